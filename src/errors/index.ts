@@ -1,0 +1,68 @@
+/**
+ * The error hierarchy of tsbpf. Every error the library raises on bad input is a
+ * TsbpfError with a stable `code`, so callers (and tests) branch on fields, not on
+ * message text. Subclasses carry where the problem is: an instruction index, a
+ * source line and column, a byte offset.
+ */
+
+export type TsbpfErrorCode =
+  | "EDECODE" // bytes that are not a valid instruction
+  | "EENCODE" // an instruction that cannot be encoded
+  | "EASM" // assembler input that does not parse
+  | "EELF" // malformed ELF object
+  | "EFAULT" // a program fault at run time (checked mode)
+  | "EUSAGE"; // bad command-line or API usage
+
+export class TsbpfError extends Error {
+  readonly code: TsbpfErrorCode;
+  constructor(code: TsbpfErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An invalid instruction encoding, at slot index `pc`. */
+export class DecodeError extends TsbpfError {
+  readonly pc: number;
+  constructor(pc: number, reason: string) {
+    super("EDECODE", `insn ${pc}: ${reason}`);
+    this.pc = pc;
+  }
+}
+
+export class EncodeError extends TsbpfError {
+  constructor(reason: string) {
+    super("EENCODE", reason);
+  }
+}
+
+/** Assembler error: 1-based line and column of the offending text. */
+export class AsmError extends TsbpfError {
+  readonly line: number;
+  readonly column: number;
+  constructor(line: number, column: number, reason: string, sourceLine?: string) {
+    const caret = sourceLine === undefined ? "" : `\n  ${sourceLine}\n  ${" ".repeat(Math.max(0, column - 1))}^`;
+    super("EASM", `${line}:${column}: ${reason}${caret}`);
+    this.line = line;
+    this.column = column;
+  }
+}
+
+export class ElfError extends TsbpfError {
+  readonly offset: number | undefined;
+  constructor(reason: string, offset?: number) {
+    super("EELF", offset === undefined ? reason : `${reason} (at byte offset ${offset})`);
+    this.offset = offset;
+  }
+}
+
+export class UsageError extends TsbpfError {
+  constructor(message: string) {
+    super("EUSAGE", message);
+  }
+}
+
+export function assertNever(x: never, what = "value"): never {
+  throw new Error(`unexpected ${what}: ${JSON.stringify(x)}`);
+}
