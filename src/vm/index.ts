@@ -4,3 +4,4 @@ export * from "./helpers.js";
 export * from "./program.js";
 export * from "./interpreter.js";
 export * from "./run.js";
+export * from "./trace.js";
