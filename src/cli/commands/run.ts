@@ -1,0 +1,115 @@
+/**
+ * `tsbpf run PROG [--mem FILE] [--repeat N] [--trace]`: runs a program on the
+ * interpreter in checked mode with r1 = a private copy of the input memory and r2 its
+ * length (the conformance convention), and prints r0 in hex and decimal, the number
+ * of executed instructions and the time per run. --repeat N runs it N times like
+ * BPF_PROG_TEST_RUN's repeat (each run sees the original memory).
+ */
+import { formatLlvm } from "../../asm/index.js";
+import type { Insn } from "../../isa/index.js";
+import { AddressSpace, Machine, predecode, traceRun, TraceSummarizer, type RunResult, type TraceEvent, DEFAULT_BUDGET } from "../../vm/index.js";
+import { conformanceHelpers } from "../../conformance/index.js";
+import { CliFailure, readInput, type CliIo } from "../io.js";
+import { loadProgramInput, type InputFormat } from "../program-input.js";
+import { parseHexBytes } from "./plugin.js";
+
+export interface RunCommandOptions {
+  mem?: string;
+  memHex?: string;
+  repeat?: string;
+  trace?: boolean;
+  traceLimit?: string;
+  budget?: string;
+  format?: InputFormat;
+  section?: string;
+}
+
+const hex64 = (v: bigint): string => `0x${v.toString(16)}`;
+
+export function formatTraceEvent(ev: TraceEvent): string {
+  const text = `${String(ev.pc).padStart(5)}: ${"  ".repeat(ev.depth)}${formatLlvm(ev.insn)}`;
+  const regs = ev.changed.map((c) => `r${c.reg}=${hex64(c.value)}`).join(" ");
+  return regs === "" ? text : `${text.padEnd(48)} ; ${regs}`;
+}
+
+function positiveInt(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new CliFailure(`--${name} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+export function runCommand(file: string, opts: RunCommandOptions, io: CliIo): number {
+  const input = loadProgramInput(readInput(io, file, "program"), { format: opts.format ?? "auto", ...(opts.section !== undefined ? { section: opts.section } : {}) });
+  let memory = new Uint8Array(0);
+  if (opts.mem !== undefined && opts.memHex !== undefined) throw new CliFailure("give either --mem or --mem-hex, not both");
+  if (opts.mem !== undefined) memory = new Uint8Array(readInput(io, opts.mem, "memory file"));
+  if (opts.memHex !== undefined) memory = new Uint8Array(parseHexBytes(opts.memHex));
+  const repeat = positiveInt(opts.repeat, "repeat", 1);
+  const budget = positiveInt(opts.budget, "budget", DEFAULT_BUDGET);
+  return execute(input.insns, memory, { repeat, budget, trace: opts.trace === true, traceLimit: positiveInt(opts.traceLimit, "trace-limit", 10_000) }, io);
+}
+
+export interface ExecuteOptions {
+  repeat: number;
+  budget: number;
+  trace: boolean;
+  traceLimit: number;
+}
+
+/** Runs and reports; returns the exit status (0 exit, 2 fault). Shared with the demo. */
+export function execute(insns: readonly Insn[], memory: Uint8Array, o: ExecuteOptions, io: CliIo): number {
+  const space = new AddressSpace();
+  const program = predecode(insns);
+  const machine = new Machine(program, space, { helpers: conformanceHelpers(), budget: o.budget });
+  const region = space.mapBytes(memory.length > 0 ? memory : new Uint8Array(1), { name: "mem", kind: "mem" });
+  const args = { r1: memory.length > 0 ? BigInt(region.start) : 0n, r2: BigInt(memory.length) };
+  let result: RunResult;
+  let elapsedNs = 0;
+  if (o.trace) {
+    machine.reset(args);
+    const sum = new TraceSummarizer();
+    const it = traceRun(machine);
+    let printed = 0;
+    for (;;) {
+      const n = it.next();
+      if (n.done === true) {
+        result = n.value;
+        break;
+      }
+      sum.add(n.value);
+      if (printed < o.traceLimit) io.out(`${formatTraceEvent(n.value)}\n`);
+      else if (printed === o.traceLimit) io.out(`... (trace limited to ${o.traceLimit} lines; --trace-limit N)\n`);
+      printed++;
+    }
+    const s = sum.summary();
+    io.out(`\ntrace summary: ${s.executed} instructions, ${s.takenBranches} taken branches, max call depth ${s.maxDepth}\n`);
+    io.out(`  by kind: ${[...s.byKind.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ")}\n`);
+    io.out(`  hottest: ${s.hottest.map((h) => `pc ${h.pc} (${h.count}x)`).join(", ")}\n`);
+  } else {
+    let last: RunResult | undefined;
+    const t0 = performance.now();
+    for (let i = 0; i < o.repeat; i++) {
+      if (memory.length > 0) space.u8.set(memory, region.start);
+      machine.reset(args);
+      last = machine.run();
+      if (last.status === "fault") break;
+    }
+    elapsedNs = (performance.now() - t0) * 1e6;
+    result = last!;
+  }
+  machine.close();
+  if (result.status === "fault") {
+    io.out(`fault: ${result.fault.message}\n`);
+    io.out(`executed ${result.executed} instructions\n`);
+    return 2;
+  }
+  io.out(`r0 = ${hex64(result.r0)} (${result.r0})\n`);
+  io.out(`executed ${result.executed} instructions\n`);
+  if (!o.trace) {
+    const per = elapsedNs / o.repeat;
+    const unit = per >= 1e6 ? `${(per / 1e6).toFixed(3)} ms` : per >= 1e3 ? `${(per / 1e3).toFixed(3)} us` : `${Math.round(per)} ns`;
+    io.out(`time ${unit}/run over ${o.repeat} run${o.repeat === 1 ? "" : "s"}${result.executed > 0 ? ` (${(per / result.executed).toFixed(2)} ns/insn)` : ""}\n`);
+  }
+  return 0;
+}
