@@ -11,6 +11,14 @@ export interface CliIo {
   readonly isTty: boolean;
 }
 
+// A closed pipe (`tsbpf disasm x.o | head`) is not an error of ours: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
+}
+
 export const nodeIo: CliIo = {
   out: (t) => void process.stdout.write(t),
   err: (t) => void process.stderr.write(t),

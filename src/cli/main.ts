@@ -4,7 +4,7 @@
  * line and exits non-zero; stack traces are for bugs only.
  */
 import { Command, CommanderError, Option } from "commander";
-import { TsbpfError } from "../errors/index.js";
+import { AsmError, TsbpfError } from "../errors/index.js";
 import { CliFailure, nodeIo, type CliIo } from "./io.js";
 import { asmCommand } from "./commands/asm.js";
 import { disasmCommand } from "./commands/disasm.js";
@@ -15,7 +15,7 @@ import { demoCommand } from "./commands/demo.js";
 
 export const VERSION = "0.1.0";
 
-function build(io: CliIo, setStatus: (n: number | Promise<number>) => void): Command {
+function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setFile: (f: string) => void): Command {
   const program = new Command("tsbpf")
     .description("eBPF in TypeScript: assemble, disassemble and run eBPF programs with the Linux kernel's semantics")
     .version(VERSION)
@@ -40,7 +40,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void): Com
     .option("--hex", "print the instructions as hex, one slot per line")
     .addOption(syntax())
     .action((file: string, o: { output?: string; hex?: boolean; syntax?: "auto" | "llvm" | "ubpf" }) =>
-      setStatus(asmCommand(file, { ...o, hex: o.hex ?? (o.output === undefined ? true : undefined) } as Parameters<typeof asmCommand>[1], io)));
+      setFile(file) ?? setStatus(asmCommand(file, { ...o, hex: o.hex ?? (o.output === undefined ? true : undefined) } as Parameters<typeof asmCommand>[1], io)));
 
   program
     .command("disasm")
@@ -50,7 +50,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void): Com
     .addOption(new Option("--style <style>", "output style").choices(["llvm", "xlated", "ubpf"]).default("llvm"))
     .option("--no-listing", "llvm style: instruction text only, without index and bytes")
     .addOption(format())
-    .action((file: string, o: { section?: string; style?: string; format?: "auto"; listing?: boolean }) => setStatus(disasmCommand(file, o, io)));
+    .action((file: string, o: { section?: string; style?: string; format?: "auto"; listing?: boolean }) => setFile(file) ?? setStatus(disasmCommand(file, o, io)));
 
   program
     .command("run")
@@ -64,7 +64,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void): Com
     .option("--budget <n>", "instruction budget per run (default 1000000)")
     .option("-s, --section <name>", "ELF section holding the program")
     .addOption(format())
-    .action((file: string, o: Parameters<typeof runCommand>[1]) => setStatus(runCommand(file, o, io)));
+    .action((file: string, o: Parameters<typeof runCommand>[1]) => setFile(file) ?? setStatus(runCommand(file, o, io)));
 
   program
     .command("plugin")
@@ -86,8 +86,12 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void): Com
 /** Runs the CLI; resolves to the exit status. */
 export async function main(argv: readonly string[], io: CliIo = nodeIo): Promise<number> {
   let status: number | Promise<number> = 0;
+  // The file argument of the running command, to prefix errors found in its contents.
+  let currentFile: string | undefined;
   const program = build(io, (n) => {
     status = n;
+  }, (f) => {
+    currentFile = f;
   });
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -98,8 +102,12 @@ export async function main(argv: readonly string[], io: CliIo = nodeIo): Promise
       io.err(`tsbpf: ${e.message}\n`);
       return e.exitCode;
     }
+    if (e instanceof AsmError && currentFile !== undefined) {
+      io.err(`tsbpf: ${currentFile}:${e.message}\n`);
+      return 1;
+    }
     if (e instanceof TsbpfError) {
-      io.err(`tsbpf: ${e.message}\n`);
+      io.err(`tsbpf: ${currentFile !== undefined ? `${currentFile}: ` : ""}${e.message}\n`);
       return 1;
     }
     throw e;
