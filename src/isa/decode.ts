@@ -94,7 +94,8 @@ export function decodeAt(raw: readonly RawInsn[], pc: number): Insn {
         return { kind: "callx", pc, reg: dst };
       }
       if (r.dst !== 0 || (r.src !== C.BPF_PSEUDO_KFUNC_CALL && r.off !== 0) || r.src > C.BPF_PSEUDO_KFUNC_CALL) reserved("BPF_CALL");
-      return { kind: "call", pc, target: r.src === 0 ? "helper" : r.src === C.BPF_PSEUDO_CALL ? "local" : "kfunc", imm: r.imm };
+      if (r.src === C.BPF_PSEUDO_KFUNC_CALL) return { kind: "call", pc, target: "kfunc", imm: r.imm, off: r.off };
+      return { kind: "call", pc, target: r.src === 0 ? "helper" : "local", imm: r.imm };
     case "exit":
       if (r.src !== 0 || r.dst !== 0 || r.off !== 0 || r.imm !== 0) reserved("BPF_EXIT");
       return { kind: "exit", pc };

@@ -55,7 +55,7 @@ export function encodeInsn(insn: Insn): RawInsn[] {
       return insn.long ? one(C.BPF_JMP32 | C.BPF_JA, 0, 0, 0, insn.off) : one(C.BPF_JMP | C.BPF_JA, 0, 0, insn.off, 0);
     case "call": {
       const src = insn.target === "helper" ? 0 : insn.target === "local" ? C.BPF_PSEUDO_CALL : C.BPF_PSEUDO_KFUNC_CALL;
-      return one(C.BPF_JMP | C.BPF_CALL, 0, src, 0, insn.imm);
+      return one(C.BPF_JMP | C.BPF_CALL, 0, src, insn.target === "kfunc" ? (insn.off ?? 0) : 0, insn.imm);
     }
     case "callx":
       return one(C.BPF_JMP | C.BPF_CALL | C.BPF_X, insn.reg, 0, 0, 0);

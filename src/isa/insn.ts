@@ -146,6 +146,8 @@ export interface CallInsn extends Base {
   /** helper: imm is the helper id; local: imm is the relative slot offset (BPF_PSEUDO_CALL); kfunc: BTF id. */
   readonly target: "helper" | "local" | "kfunc";
   readonly imm: number;
+  /** kfunc only: index of the module BTF fd in fd_array (0 or absent: vmlinux BTF); zero for the other calls. */
+  readonly off?: number;
 }
 
 /** BPF_JMP|BPF_CALL|BPF_X: call through a register (LLVM's `callx`), register in dst_reg. */
