@@ -250,7 +250,6 @@ function parseStore(c: Cursor): ItemBody {
   const { base, off } = memRef(c);
   c.expectOp("=", "after the address");
   const v = operand(c);
-  c.eatIdent("ll"); // tolerated: never printed for stores
   const size = mt.size;
   if (v.kind === "reg") {
     if (!v.reg.wide && size === 8) fail(v.reg.col, `a 64-bit store takes an r register, found "${v.reg.text}"`);
@@ -330,6 +329,9 @@ function parseRhs(c: Cursor, dst: Reg): ItemBody {
   if (t.kind === "num" || (t.kind === "op" && (t.text === "-" || t.text === "+"))) {
     const n = signedNumber(c, "an immediate");
     if (c.eatIdent("ll")) return ldImm64Item(dst, imm64(n.value, n.col));
+    if (dst.wide && (n.value < -(2n ** 31n) || n.value >= 2n ** 32n) && n.value >= -(2n ** 63n) && n.value < 2n ** 64n) {
+      fail(n.col, `immediate ${n.value} does not fit in 32 bits; write "${dst.text} = ${n.value} ll" for a 64-bit constant`);
+    }
     const imm = imm32(n.value, n.col);
     return one((pc) => ({ kind: "alu", pc, op: "mov", alu64: dst.wide, dst: dst.n, src: { kind: "imm", imm } }));
   }

@@ -11,24 +11,21 @@
  *   each symbol starts a block `\n%016x <NAME>:\n` that runs to the next
  *   symbol's address (of several symbols at one address only the last prints);
  * - one line per instruction: the slot index `%8d:`, a tab, the raw bytes, a
- *   tab, the text of formatLlvm(insn, {llvm14: true}); branches get
- *   ` <SYM>` or ` <SYM+0xOFF>` naming the last symbol at or before the target;
+ *   tab, the text LLVM 14's decoder gives (llvm14.ts; for a valid instruction
+ *   the same as formatLlvm(insn, {llvm14: true})); branches get ` <SYM>` or
+ *   ` <SYM+0xOFF>` naming the last symbol at or before the target;
  * - what LLVM 14 cannot decode prints as `<unknown>` over 8 bytes, or over 1
  *   byte when fewer than 8 (16 for ld_imm64) bytes remain in the section; an
  *   instruction may run past the next symbol (its bytes print again there);
  * - a run of 8 or more zero bytes at an instruction start prints as `\t\t...`;
  * - an STT_OBJECT or STT_COMMON symbol's block is dumped as data (hex, ASCII).
  *
- * Slots the kernel rejects print as `<unknown>`, except the legacy packet
- * loads, whose reserved dst_reg/off fields LLVM 14 ignores too. Known
- * difference: an ld_imm64 with src_reg 7-15 prints as `<unknown>` here and as
- * `ld_pseudo` there. Relocations are not printed (llvm-objdump -r is not
- * reproduced).
+ * Relocations are not printed (llvm-objdump -r is not reproduced), nor source
+ * lines (-S), and only the BPF target's defaults and +alu32 are modelled.
  */
-import { DecodeError } from "../errors/index.js";
-import { decodeAt, decodeRaw, type Insn, type RawInsn } from "../isa/index.js";
-import { parseElf, SHT_NOBITS, STT_FUNC, STT_OBJECT, STT_SECTION, type ByteOrder, type ElfFile, type ElfSection } from "../elf/index.js";
-import { formatLlvm, UNKNOWN } from "./format-llvm.js";
+import { ElfError } from "../errors/index.js";
+import { EM_BPF, parseElf, SHT_NOBITS, STT_FUNC, STT_OBJECT, STT_SECTION, type ElfFile, type ElfSection } from "../elf/index.js";
+import { decodeLlvm14 } from "./llvm14.js";
 
 export interface ObjdumpOptions {
   /** Mirror `llvm-objdump --mattr=+alu32`. */
@@ -92,34 +89,8 @@ function dumpData(data: Uint8Array, start: number, end: number): string {
 
 const hexBytes = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 
-/** What LLVM 14 decodes at `bytes` (the rest of the symbol's block): the instruction and its size, or unknown. */
-function decodeLikeLlvm14(bytes: Uint8Array, order: ByteOrder): { insn: Insn | undefined; size: number } {
-  if (bytes.length < 8) return { insn: undefined, size: 1 };
-  const first = decodeRaw(bytes.subarray(0, 8), order)[0]!;
-  try {
-    if (first.code === 0x18) {
-      // LLVM matches the first slot, then needs 16 bytes and takes only the imm of the second.
-      const hiOnly: RawInsn = { code: 0, dst: 0, src: 0, off: 0, imm: 0 };
-      decodeAt([first, hiOnly], 0);
-      if (bytes.length < 16) return { insn: undefined, size: 1 };
-      const second = decodeRaw(bytes.subarray(8, 16), order)[0]!;
-      return { insn: decodeAt([first, { ...hiOnly, imm: second.imm }], 0), size: 16 };
-    }
-    if (first.code >= 0x20 && first.code <= 0x50 && (first.code & 0x07) === 0 && (first.code & 0xe0) !== 0) {
-      // Legacy packet loads: LLVM 14 ignores dst_reg and off (and src_reg of the absolute form).
-      const mode = first.code & 0xe0;
-      return { insn: decodeAt([{ ...first, dst: 0, off: 0, src: mode === 0x20 ? 0 : first.src }], 0), size: 8 };
-    }
-    return { insn: decodeAt([first], 0), size: 8 };
-  } catch (e) {
-    if (e instanceof DecodeError) return { insn: undefined, size: 8 };
-    throw e;
-  }
-}
-
-function annotate(insn: Insn, addr: number, syms: readonly Sym[]): string {
-  if (insn.kind !== "jmp" && insn.kind !== "ja") return "";
-  const target = (BigInt(addr) + 8n + BigInt(insn.off) * 8n) & U64;
+function annotate(off: number, addr: number, syms: readonly Sym[]): string {
+  const target = (BigInt(addr) + 8n + BigInt(off) * 8n) & U64;
   let pick: Sym | undefined;
   for (const s of syms) {
     if (s.addr <= target) pick = s;
@@ -130,10 +101,11 @@ function annotate(insn: Insn, addr: number, syms: readonly Sym[]): string {
   return disp === 0n ? ` <${pick.name}>` : ` <${pick.name}+0x${disp.toString(16)}>`;
 }
 
-/** The output of `llvm-objdump -d FILE` (LLVM 14) for the ELF bytes; `fileName` is printed as given. Throws ElfError. */
+/** The output of `llvm-objdump -d FILE` (LLVM 14) for the ELF bytes; `fileName` is printed as given. Throws ElfError (also for a non-BPF e_machine). */
 export function objdump(elfBytes: Uint8Array, fileName: string, options: ObjdumpOptions = {}): string {
   const elf = parseElf(elfBytes);
-  const fmt = { llvm14: true, alu32: options.alu32 === true } as const;
+  if (elf.machine !== EM_BPF) throw new ElfError(`not an eBPF object: e_machine is ${elf.machine}, not EM_BPF (247)`, 18);
+  const alu32 = options.alu32 === true;
   let out = `\n${fileName}:\tfile format elf64-bpf\n`;
   for (const sec of elf.sections) {
     if (!sec.executable || sec.type === SHT_NOBITS || sec.size === 0) continue;
@@ -160,9 +132,8 @@ export function objdump(elfBytes: Uint8Array, fileName: string, options: Objdump
           continue;
         }
         // The decoder sees the rest of the section: an instruction may run past the next symbol.
-        const { insn, size: n } = decodeLikeLlvm14(sec.data.subarray(index), elf.byteOrder);
-        const text = insn === undefined ? UNKNOWN : formatLlvm(insn, fmt);
-        const note = insn !== undefined && text !== UNKNOWN ? annotate(insn, index, syms) : "";
+        const { size: n, text, branchOff } = decodeLlvm14(sec.data.subarray(index), elf.byteOrder, alu32);
+        const note = branchOff === undefined ? "" : annotate(branchOff, index, syms);
         out += `${String(Math.floor(index / 8)).padStart(8, " ")}:\t${hexBytes(sec.data.subarray(index, index + n))}\t${text}${note}\n`;
         index += n;
       }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assemble, disassemble, formatLlvm, formatUbpf, formatXlated } from "../../src/asm/index.js";
 import { decodeProgram, encodeProgram, type Insn } from "../../src/isa/index.js";
+import { decodeLlvm14 } from "../../src/asm/llvm14.js";
 import { everyInstruction } from "./corpus.js";
 import { hex } from "./helpers.js";
 
@@ -164,6 +165,17 @@ describe("disassemble", () => {
   it("reads big-endian bytes", () => {
     const be = encodeProgram(assemble("r1 = r2\nexit", { syntax: "llvm" }), "big");
     assert.deepEqual(disassemble(be, { byteOrder: "big" }), ["r1 = r2", "exit"]);
+  });
+});
+
+describe("formatLlvm llvm14 mode agrees with the raw LLVM 14 decoder", () => {
+  it("for every opcode variant, with and without alu32", () => {
+    for (const insn of everyInstruction()) {
+      const bytes = encodeProgram([{ ...insn, pc: 0 }]);
+      for (const alu32 of [false, true]) {
+        assert.equal(formatLlvm(insn, { llvm14: true, alu32 }), decodeLlvm14(bytes, "little", alu32).text, formatLlvm(insn));
+      }
+    }
   });
 });
 

@@ -189,7 +189,8 @@ describe("llvm syntax: errors name line, column and what was expected", () => {
   it("bad operator", () => void asmFails("r0 ? 1", "llvm", 1, 4, /unexpected character "\?"/));
   it("register out of range", () => void asmFails("r11 = 1", "llvm", 1, 1, /register r11 does not exist/));
   it("mixed widths", () => void asmFails("w1 += r2", "llvm", 1, 7, /differ in width/));
-  it("immediate out of range", () => void asmFails("r1 = 4294967296", "llvm", 1, 6, /does not fit in 32 bits/));
+  it("immediate out of range", () => void asmFails("r1 = 4294967296", "llvm", 1, 6, /does not fit in 32 bits; write "r1 = 4294967296 ll"/));
+  it("immediate out of range in an ALU op", () => void asmFails("w1 += -2147483649", "llvm", 1, 7, /does not fit in 32 bits/));
   it("offset out of range", () => void asmFails("r1 = *(u8 *)(r2 + 32768)", "llvm", 1, 19, /does not fit in 16 bits/));
   it("missing goto", () => void asmFails("if r1 > 2 jump +1", "llvm", 1, 11, /expected "goto"/));
   it("unknown label", () => void asmFails("goto nowhere\nexit", "llvm", 1, 6, /unknown label "nowhere"/));

@@ -118,7 +118,37 @@ describe("objdump: layout rules", () => {
   });
   it("throws ElfError on a broken object", () => {
     assert.throws(() => objdump(Uint8Array.from([1, 2, 3]), "x.o"), ElfError);
+    assert.throws(() => objdump(buildElf({ machine: 62, sections: [{ name: ".text", data: new Uint8Array(8) }] }), "x.o"), /not an eBPF object/);
   });
+});
+
+describe("objdump: random bytes against live llvm-objdump", () => {
+  /** Random slots biased towards the opcodes and field values LLVM's decoder distinguishes. */
+  const randomCode = (seed: number, slots: number): Uint8Array => {
+    const out = new Uint8Array(slots * 8);
+    const hot = [0x18, 0xdb, 0xc3, 0xbf, 0xbc, 0x3f, 0x97, 0xd4, 0xdc, 0xd7, 0x85, 0x8d, 0x95, 0x05, 0x06, 0x71, 0x61, 0x91, 0x20, 0x40, 0x87];
+    fc.sample(
+      fc.record({ b: fc.uint8Array({ minLength: 8, maxLength: 8 }), shape: fc.nat(7), hotCode: fc.constantFrom(...hot), useHot: fc.boolean(), imm: fc.constantFrom(0, 1, 16, 32, 64, 0x41, 0xe1, 0xf1, 0xae) }),
+      { numRuns: slots, seed },
+    ).forEach(({ b, shape, hotCode, useHot, imm }, k) => {
+      if (shape < 3) b[2] = b[3] = 0;
+      if (shape % 2 === 1) {
+        b[4] = imm;
+        b[5] = b[6] = b[7] = 0;
+      }
+      if (shape === 7) b[1]! &= 0x99;
+      if (useHot) b[0] = hotCode;
+      out.set(b, k * 8);
+    });
+    return out;
+  };
+  for (const [order, alu32] of [["little", false], ["little", true], ["big", false]] as const) {
+    it(`${order}-endian${alu32 ? ", --mattr=+alu32" : ""}: 6000 random slots`, (t) => {
+      if (tool === undefined) return t.skip(NO_TOOL);
+      const elf = buildElf({ byteOrder: order, sections: [{ name: "prog", data: randomCode(alu32 ? 11 : order === "big" ? 12 : 10, 6000) }] });
+      sameText(objdump(elf, "rand.o", { alu32 }), liveObjdump(elf, "rand.o", alu32 ? ["--mattr=+alu32"] : []), "random bytes");
+    });
+  }
 });
 
 describe("objdump: random programs against live llvm-objdump", () => {
