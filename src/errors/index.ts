@@ -10,6 +10,7 @@ export type TsbpfErrorCode =
   | "EENCODE" // an instruction that cannot be encoded
   | "EASM" // assembler input that does not parse
   | "EELF" // malformed ELF object
+  | "EBTF" // malformed BTF or BTF.ext, or a type that does not fit its use
   | "EFAULT" // a program fault at run time (checked mode)
   | "EUSAGE"; // bad command-line or API usage
 
@@ -54,6 +55,23 @@ export class ElfError extends TsbpfError {
   constructor(reason: string, offset?: number) {
     super("EELF", offset === undefined ? reason : `${reason} (at byte offset ${offset})`);
     this.offset = offset;
+  }
+}
+
+/**
+ * Malformed BTF / BTF.ext, or a BTF type unfit for its use (a map key that has no size).
+ * `typeId` names the offending type when there is one, `offset` the byte offset inside
+ * the .BTF / .BTF.ext data.
+ */
+export class BtfError extends TsbpfError {
+  readonly typeId: number | undefined;
+  readonly offset: number | undefined;
+  constructor(reason: string, where: { typeId?: number; offset?: number } = {}, options?: { cause?: unknown }) {
+    const at = where.typeId !== undefined ? `type [${where.typeId}]: ` : "";
+    const off = where.offset !== undefined ? ` (at byte offset ${where.offset})` : "";
+    super("EBTF", `${at}${reason}${off}`, options);
+    this.typeId = where.typeId;
+    this.offset = where.offset;
   }
 }
 
