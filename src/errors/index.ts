@@ -12,6 +12,8 @@ export type TsbpfErrorCode =
   | "EELF" // malformed ELF object
   | "EBTF" // malformed BTF or BTF.ext, or a type that does not fit its use
   | "EFAULT" // a program fault at run time (checked mode)
+  | "EPCAP" // malformed pcap / pcapng capture
+  | "ECBPF" // a classic BPF program that does not parse or that the checker rejects
   | "EUSAGE"; // bad command-line or API usage
 
 export class TsbpfError extends Error {
@@ -55,6 +57,34 @@ export class ElfError extends TsbpfError {
   constructor(reason: string, offset?: number) {
     super("EELF", offset === undefined ? reason : `${reason} (at byte offset ${offset})`);
     this.offset = offset;
+  }
+}
+
+/** Malformed capture file: `offset` is the absolute byte offset, `record` the 0-based packet record number. */
+export class PcapError extends TsbpfError {
+  readonly offset: number;
+  readonly record: number;
+  constructor(reason: string, offset: number, record: number) {
+    super("EPCAP", `${reason} (at byte offset ${offset}, record ${record})`);
+    this.offset = offset;
+    this.record = record;
+  }
+}
+
+/**
+ * A classic BPF program that does not parse (`line` set) or that a checker rejects
+ * (`pc` set: the instruction index; `reason` a stable tag such as "jump_out_of_range").
+ */
+export class CbpfError extends TsbpfError {
+  readonly reason: string;
+  readonly pc: number | undefined;
+  readonly line: number | undefined;
+  constructor(reason: string, message: string, where: { pc?: number; line?: number } = {}) {
+    const at = where.pc !== undefined ? `insn ${where.pc}: ` : where.line !== undefined ? `line ${where.line}: ` : "";
+    super("ECBPF", at + message);
+    this.reason = reason;
+    this.pc = where.pc;
+    this.line = where.line;
   }
 }
 

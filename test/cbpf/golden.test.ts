@@ -1,0 +1,127 @@
+// Every row of ../shared/pcap/filters.tsv: the tcpdump listings re-printed byte for byte,
+// the interpreter's per-packet verdicts equal to tcpdump's (cbpf/NNN.match) on
+// mixed-10k.pcap, the same counts on mixed-10k.pcapng and loopback-http.pcap, the
+// kernel checker's verdict, and the converted eBPF giving the same verdicts.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import {
+  CbpfProgram,
+  convertToEbpf,
+  decodeProgram,
+  encodeProgram,
+  findClassicError,
+  formatC,
+  formatDecimal,
+  formatListing,
+  fromBytes,
+  parseC,
+  parseDecimal,
+  toBytes,
+  type SockFilter,
+} from "../../src/cbpf/index.js";
+import { readCapture, type PacketRecord } from "../../src/pcap/index.js";
+import { HAVE_SHARED, PCAP_DIR, bitmapHex, filterRows, needShared, readShared, readSharedText, type FilterRow } from "../pcap/fixtures.js";
+import { evalConverted } from "./ebpf-eval.js";
+
+const rows: FilterRow[] = HAVE_SHARED ? filterRows() : [];
+const packets = HAVE_SHARED ? readCapture(readShared("mixed-10k.pcap")).packets : [];
+const packetsNg = HAVE_SHARED ? readCapture(readShared("mixed-10k.pcapng")).packets : [];
+const loopback = HAVE_SHARED ? readCapture(readShared("loopback-http.pcap")).packets : [];
+const VARIANTS = ["", ".unopt"] as const;
+const load = (row: FilterRow, v: string): SockFilter[] => parseC(readSharedText(`cbpf/${row.id}${v}.dd`));
+/** Programs the kernel rejects although libpcap runs them: `ip6 protochain` jumps backwards. */
+const KERNEL_REJECTS = new Set(["ip6 protochain 6"]);
+
+const verdicts = (prog: CbpfProgram, pkts: readonly PacketRecord[]): boolean[] => pkts.map((p) => prog.matches(p));
+
+let tcpdump: string | undefined;
+try {
+  execFileSync("tcpdump", ["--version"], { stdio: "ignore" });
+  tcpdump = "tcpdump";
+} catch {
+  tcpdump = undefined;
+}
+
+test("filters.tsv is what the README describes", needShared, () => {
+  assert.equal(rows.length, 117);
+  rows.forEach((r, i) => assert.equal(r.id, String(i + 1).padStart(3, "0")));
+});
+
+test("-d / -dd / -ddd listings are byte-identical to tcpdump's", needShared, () => {
+  for (const row of rows) {
+    for (const v of VARIANTS) {
+      const dd = readSharedText(`cbpf/${row.id}${v}.dd`);
+      const d = readSharedText(`cbpf/${row.id}${v}.d`);
+      const prog = parseC(dd);
+      assert.equal(prog.length, v === "" ? row.insns : row.insnsUnopt, `${row.id}${v} length`);
+      assert.equal(formatC(prog), dd, `${row.id}${v} -dd`);
+      assert.equal(formatListing(prog), d, `${row.id}${v} -d`);
+      // -ddd, checked against the numbers of the -dd form (and against tcpdump itself below).
+      const ddd = formatDecimal(prog);
+      assert.deepEqual(parseDecimal(ddd), prog);
+      assert.equal(ddd.split("\n")[0], String(prog.length));
+      // Other round trips: model, bytes in both orders.
+      assert.deepEqual(encodeProgram(decodeProgram(prog)), prog, `${row.id}${v} model round trip`);
+      assert.deepEqual(fromBytes(toBytes(prog)), prog);
+      assert.deepEqual(fromBytes(toBytes(prog, "big"), "big"), prog);
+    }
+  }
+});
+
+test("-ddd is byte-identical to tcpdump -ddd", { skip: !HAVE_SHARED ? "no ../shared" : tcpdump === undefined ? "tcpdump is not installed" : false }, () => {
+  for (const row of rows) {
+    for (const v of VARIANTS) {
+      const args = ["-r", join(PCAP_DIR, "mixed-10k.pcap"), ...(v === "" ? [] : ["-O"]), "-ddd", "--", row.expr];
+      const want = execFileSync(tcpdump!, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      assert.equal(formatDecimal(load(row, v)), want, `${row.id}${v}: ${row.expr}`);
+    }
+  }
+});
+
+test("interpreter verdicts equal tcpdump's, packet for packet (mixed-10k, pcapng, loopback-http)", needShared, () => {
+  for (const row of rows) {
+    const want = readSharedText(`cbpf/${row.id}.match`).trim();
+    for (const v of VARIANTS) {
+      const prog = new CbpfProgram(load(row, v));
+      const got = verdicts(prog, packets);
+      assert.equal(bitmapHex(got), want, `${row.id}${v}: ${row.expr}`);
+      assert.equal(got.filter(Boolean).length, row.matchesMixed10k, `${row.id}${v} count`);
+      assert.equal(verdicts(prog, packetsNg).filter(Boolean).length, row.matchesMixed10k, `${row.id}${v} pcapng count`);
+      assert.equal(verdicts(prog, loopback).filter(Boolean).length, row.matchesLoopback, `${row.id}${v} loopback count`);
+    }
+  }
+});
+
+test("the kernel checker accepts every golden program but the backward-jumping protochain", needShared, () => {
+  for (const row of rows) {
+    for (const v of VARIANTS) {
+      const e = findClassicError(load(row, v));
+      if (KERNEL_REJECTS.has(row.expr)) {
+        assert.equal(e?.reason, "jump_out_of_range", `${row.id}${v}`);
+        assert.match(e!.message, /backward/);
+      } else {
+        assert.equal(e, undefined, `${row.id}${v}: ${row.expr}: ${e?.message}`);
+      }
+    }
+  }
+});
+
+test("converted eBPF gives the interpreter's verdicts on every packet", needShared, () => {
+  let compared = 0;
+  for (const row of rows) {
+    for (const v of VARIANTS) {
+      const prog = load(row, v);
+      const interp = new CbpfProgram(prog);
+      const conv = convertToEbpf(prog, { check: !KERNEL_REJECTS.has(row.expr) });
+      for (const p of packets) {
+        const want = interp.run(p.buffer, p.len, p.caplen, p.dataOffset);
+        const got = evalConverted(conv.insns, p.buffer, p.caplen, p.dataOffset, { len: p.len });
+        if (got !== want) assert.fail(`${row.id}${v} (${row.expr}) packet ${p.index}: eBPF ${got}, cBPF ${want}`);
+        compared++;
+      }
+    }
+  }
+  assert.equal(compared, rows.length * 2 * packets.length);
+});
