@@ -43,7 +43,8 @@ export class Diagnostics {
 
   add(line: number, column: number, reason: string, sourceLine: string): void {
     if (this.errors.length >= Diagnostics.LIMIT) return;
-    const e = new AsmError(line, column, reason, sourceLine);
+    // The message shows the line with a caret, unless the line is too long to be worth printing.
+    const e = new AsmError(line, column, reason, sourceLine.length <= 300 ? sourceLine.replace(/\t/g, " ") : undefined);
     reasons.set(e, reason);
     this.errors.push(e);
   }
@@ -64,4 +65,9 @@ export class Diagnostics {
   throwIfAny(): void {
     if (this.errors.length > 0) throw new AsmErrorList(this.errors);
   }
+}
+
+/** `"text"` for messages, shortened when long. */
+export function quote(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 37)}...` : text);
 }

@@ -4,7 +4,7 @@
  * the argument lists of the pseudo ld_imm64 forms (`map_value(3, 8)`) in the
  * uBPF syntax. Columns are 1-based positions in the source line.
  */
-import { fail } from "./diagnostics.js";
+import { fail, quote } from "./diagnostics.js";
 
 export type Token =
   | { readonly kind: "reg"; readonly col: number; readonly text: string; readonly wide: boolean; readonly n: number }
@@ -43,20 +43,14 @@ export function tokenize(text: string, base = 1): Token[] {
       continue;
     }
     if (isDigit(c)) {
-      let j = i;
-      let value: bigint;
-      if (c === "0" && (text[i + 1] === "x" || text[i + 1] === "X")) {
-        j = i + 2;
-        while (j < text.length && /[0-9a-fA-F]/.test(text[j]!)) j++;
-        if (j === i + 2) fail(col, `expected hex digits after "0x"`);
-        value = BigInt(`0x${text.slice(i + 2, j)}`);
-      } else {
-        while (j < text.length && isDigit(text[j]!)) j++;
-        value = BigInt(text.slice(i, j));
-      }
-      if (j < text.length && isIdentChar(text[j]!)) fail(col, `malformed number "${text.slice(i, j + 1)}"`);
+      const hexNum = c === "0" && (text[i + 1] === "x" || text[i + 1] === "X");
+      let j = hexNum ? i + 2 : i;
+      while (j < text.length && (hexNum ? /[0-9a-fA-F]/.test(text[j]!) : isDigit(text[j]!))) j++;
+      if (hexNum && j === i + 2) fail(col, `expected hex digits after "0x"`);
+      if (j < text.length && isIdentChar(text[j]!)) fail(col, `malformed number ${quote(text.slice(i, j + 1))}`);
+      // No field is wider than 64 bits: refuse absurd literals before converting them.
       if (j - i > 40) fail(col, "number is too long");
-      out.push({ kind: "num", col, text: text.slice(i, j), value });
+      out.push({ kind: "num", col, text: text.slice(i, j), value: BigInt(text.slice(i, j)) });
       i = j;
       continue;
     }
@@ -78,7 +72,7 @@ export function tokenize(text: string, base = 1): Token[] {
 
 /** Describes a token for "expected X, found Y" messages. */
 export function describe(t: Token): string {
-  return t.kind === "eof" ? "end of line" : `"${t.text}"`;
+  return t.kind === "eof" ? "end of line" : quote(t.text);
 }
 
 /** A cursor over one line's tokens with expect-style helpers that fail with a column. */

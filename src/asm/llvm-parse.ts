@@ -26,7 +26,7 @@
  */
 import type { AluOp, AtomicOp, Insn, JmpCond, MemSize } from "../isa/index.js";
 import { fromHalves, hiOf, loOf } from "../isa/index.js";
-import { fail } from "./diagnostics.js";
+import { fail, quote } from "./diagnostics.js";
 import { Cursor, describe, type Token } from "./lexer.js";
 import { checkReg, imm32, imm64, off16, type Item, type Target } from "./program.js";
 import { atPseudo, parsePseudo, signedNumber, target as parseTarget, type PseudoSpec } from "./pseudo.js";
@@ -154,7 +154,7 @@ export function parseLlvmInstruction(c: Cursor): ItemBody {
         c.next();
         return parseLdPseudo(c);
       default:
-        return fail(t.col, `unknown instruction "${t.text}"`);
+        return fail(t.col, `unknown instruction ${quote(t.text)}`);
     }
   }
   if (t.kind === "op" && t.text === "*") return parseStore(c);
@@ -187,7 +187,7 @@ function parseCall(c: Cursor): ItemBody {
   }
   if (c.isIdent("helper")) c.next();
   const p = c.peek();
-  if (p.kind === "ident") fail(p.col, `calling a helper by name ("${p.text}") is not supported yet; write its id (call 1)`);
+  if (p.kind === "ident") fail(p.col, `calling a helper by name (${quote(p.text)}) is not supported yet; write its id (call 1)`);
   if (p.kind !== "num" && !c.isOp("-") && !c.isOp("+")) {
     fail(p.col, `expected a helper id, "local", "kfunc" or a register after "call", found ${describe(p)}`);
   }
@@ -390,7 +390,7 @@ function parseAtomicCall(c: Cursor, dst: Reg, name: Token): ItemBody {
   const fetch = /^atomic(64)?_fetch_(add|or|and|xor)$/.exec(name.text);
   const llvmX = /^(xchg|cmpxchg)(_64|32_32)$/.exec(name.text);
   const kernX = /^atomic(64)?_(xchg|cmpxchg)$/.exec(name.text);
-  if (fetch === null && llvmX === null && kernX === null) return fail(name.col, `unknown operation "${name.text}"`);
+  if (fetch === null && llvmX === null && kernX === null) return fail(name.col, `unknown operation ${quote(name.text)}`);
   c.expectOp("(", `after ${name.text}`);
   let size: 4 | 8;
   let base: Reg;

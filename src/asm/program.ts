@@ -4,7 +4,7 @@
  * once every instruction has its slot index (ld_imm64 takes two slots).
  */
 import type { Insn } from "../isa/index.js";
-import { Diagnostics, fail } from "./diagnostics.js";
+import { Diagnostics, fail, quote } from "./diagnostics.js";
 
 /** A jump, call or subprog target as written: a relative slot offset (`+3`) or a label. */
 export type Target =
@@ -76,7 +76,7 @@ export class ProgramBuilder {
 
   defineLabel(name: string, line: number, col: number, slot = this.slot): void {
     const prev = this.labels.get(name);
-    if (prev !== undefined) fail(col, `label "${name}" is already defined on line ${prev.line}`);
+    if (prev !== undefined) fail(col, `label ${quote(name)} is already defined on line ${prev.line}`);
     this.labels.set(name, { slot, line });
   }
 
@@ -96,12 +96,12 @@ export class ProgramBuilder {
         if (t.kind === "rel") off = t.off;
         else {
           const def = this.labels.get(t.name);
-          if (def === undefined) return fail(t.col, `unknown label "${t.name}"`);
+          if (def === undefined) return fail(t.col, `unknown label ${quote(t.name)}`);
           off = BigInt(def.slot - here - 1);
         }
         const lim = bits === 16 ? 2n ** 15n : 2n ** 31n;
         if (off < -lim || off >= lim) {
-          const what = t.kind === "label" ? `offset ${off} to label "${t.name}"` : `offset ${off}`;
+          const what = t.kind === "label" ? `offset ${off} to label ${quote(t.name)}` : `offset ${off}`;
           fail(t.col, `${what} does not fit in ${bits} bits`);
         }
         return Number(off);

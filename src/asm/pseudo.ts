@@ -16,7 +16,7 @@
  * assembler itself.
  */
 import type { LdImm64Pseudo } from "../isa/index.js";
-import { fail } from "./diagnostics.js";
+import { fail, quote } from "./diagnostics.js";
 import { describe, type Cursor } from "./lexer.js";
 import { imm32, type Target } from "./program.js";
 
@@ -82,7 +82,7 @@ export function parsePseudo(c: Cursor): PseudoSpec {
     return { pseudo: "func", imm: t, imm2: 0 };
   }
   const pseudo = BY_NAME.get(head.text);
-  if (pseudo === undefined) return fail(head.col, `unknown pseudo form "${head.text}"`);
+  if (pseudo === undefined) return fail(head.col, `unknown pseudo form ${quote(head.text)}`);
   c.expectOp("(", `after ${head.text}`);
   let imm: number | Target;
   if (pseudo === "func") imm = target(c);

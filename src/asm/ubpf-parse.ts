@@ -20,7 +20,7 @@
  */
 import type { AluOp, Insn, JmpCond, MemSize } from "../isa/index.js";
 import { fromHalves, hiOf, loOf } from "../isa/index.js";
-import { fail } from "./diagnostics.js";
+import { fail, quote } from "./diagnostics.js";
 import { Cursor, tokenize } from "./lexer.js";
 import { checkReg, imm64, off16, type Item, type Target } from "./program.js";
 import { atPseudo, parsePseudo } from "./pseudo.js";
@@ -83,7 +83,7 @@ const SIZE_SUFFIX: Readonly<Record<string, MemSize>> = { b: 1, h: 2, w: 4, dw: 8
 function reg(op: Operand | undefined, col: number): number {
   if (op === undefined) return fail(col, "expected a register (%r0-%r10), found end of line");
   const m = /^%r(\d{1,2})$/.exec(op.text);
-  if (m === null) return fail(op.col, `expected a register (%r0-%r10), found "${op.text}"`);
+  if (m === null) return fail(op.col, `expected a register (%r0-%r10), found ${quote(op.text)}`);
   return checkReg(Number(m[1]), op.col, op.text);
 }
 
@@ -93,15 +93,15 @@ const NUM = /^([+-]?)(0[xX][0-9a-fA-F]+|\d+)$/;
 function imm(op: Operand | undefined, col: number): number {
   if (op === undefined) return fail(col, "expected an immediate, found end of line");
   const m = NUM.exec(op.text);
-  if (m === null || m[2]!.length > 40) return fail(op.col, `expected an immediate (decimal or 0x hex), found "${op.text}"`);
+  if (m === null || m[2]!.length > 40) return fail(op.col, `expected an immediate (decimal or 0x hex), found ${quote(op.text)}`);
   const neg = m[1] === "-";
   const mag = BigInt(m[2]!);
   if (/^0[xX]/.test(m[2]!)) {
-    if (mag > 0xffffffffn) fail(op.col, `immediate ${op.text} does not fit in 32 bits (at most 0xffffffff)`);
+    if (mag > 0xffffffffn) fail(op.col, `immediate ${quote(op.text)} does not fit in 32 bits (at most 0xffffffff)`);
     return Number(BigInt.asIntN(32, neg ? -mag : mag));
   }
   const v = neg ? -mag : mag;
-  if (v < -(2n ** 31n) || v >= 2n ** 31n) fail(op.col, `immediate ${op.text} does not fit in a signed 32-bit field (write larger values in hex)`);
+  if (v < -(2n ** 31n) || v >= 2n ** 31n) fail(op.col, `immediate ${quote(op.text)} does not fit in a signed 32-bit field (write larger values in hex)`);
   return Number(v);
 }
 
@@ -109,7 +109,7 @@ function imm(op: Operand | undefined, col: number): number {
 function mem(op: Operand | undefined, col: number): { base: number; off: number } {
   if (op === undefined) return fail(col, "expected a memory operand [%rN+OFF], found end of line");
   const m = /^\[(%r\d{1,2})(?:([+-])(0[xX][0-9a-fA-F]+|\d+))?\]$/.exec(op.text);
-  if (m === null) return fail(op.col, `expected a memory operand [%rN+OFF], found "${op.text}"`);
+  if (m === null) return fail(op.col, `expected a memory operand [%rN+OFF], found ${quote(op.text)}`);
   const base = reg({ text: m[1]!, col: op.col + 1 }, op.col);
   if (m[3] === undefined) return { base, off: 0 };
   if (m[3].length > 40) fail(op.col, "offset is too long");
@@ -125,7 +125,7 @@ function target(op: Operand | undefined, col: number): Target {
     return { kind: "rel", off: m[1] === "-" ? -v : v, col: op.col };
   }
   if (/^[A-Za-z_.$][A-Za-z0-9_.$]*$/.test(op.text)) return { kind: "label", name: op.text, col: op.col };
-  return fail(op.col, `expected a jump target (+N, -N or a label), found "${op.text}"`);
+  return fail(op.col, `expected a jump target (+N, -N or a label), found ${quote(op.text)}`);
 }
 
 function count(ops: readonly Operand[], n: number, shape: string, endCol: number): void {
@@ -224,7 +224,7 @@ export function parseUbpfInstruction(mnemonic: string, mcol: number, ops: Operan
   }
   if (mnemonic === "call") return parseCall(ops, at, endCol);
   if (mnemonic === "lock") return parseLock(ops, at, endCol);
-  return fail(mcol, `unknown mnemonic "${mnemonic}"`);
+  return fail(mcol, `unknown mnemonic ${quote(mnemonic)}`);
 }
 
 function parseLddw(ops: Operand[], at: (i: number) => number, endCol: number): ItemBody {
@@ -244,7 +244,7 @@ function parseLddw(ops: Operand[], at: (i: number) => number, endCol: number): I
     };
   }
   const m = NUM.exec(op.text);
-  if (m === null || m[2]!.length > 40) return fail(op.col, `expected a 64-bit immediate or a pseudo form such as map_fd(3), found "${op.text}"`);
+  if (m === null || m[2]!.length > 40) return fail(op.col, `expected a 64-bit immediate or a pseudo form such as map_fd(3), found ${quote(op.text)}`);
   const mag = BigInt(m[2]!);
   const value = imm64(m[1] === "-" ? -mag : mag, op.col);
   return { slots: 2, build: (pc) => ({ kind: "ld_imm64", pc, dst, pseudo: "imm", imm: loOf(value), imm2: hiOf(value), value }) };
@@ -263,7 +263,7 @@ function parseCall(ops: Operand[], at: (i: number) => number, endCol: number): I
     let off = 0;
     if (ops.length === 3) {
       const m = /^[+-]?\d+$/.exec(ops[2]!.text);
-      if (m === null || ops[2]!.text.length > 10) return fail(ops[2]!.col, `expected a module BTF index, found "${ops[2]!.text}"`);
+      if (m === null || ops[2]!.text.length > 10) return fail(ops[2]!.col, `expected a module BTF index, found ${quote(ops[2]!.text)}`);
       off = off16(BigInt(ops[2]!.text), ops[2]!.col, "module BTF index");
     }
     return one((pc) => ({ kind: "call", pc, target: "kfunc", imm: v, off }));
@@ -286,14 +286,14 @@ function parseLock(ops: Operand[], at: (i: number) => number, endCol: number): I
   if (fetchWord) i++;
   const opTok = ops[i];
   const m = opTok === undefined ? null : /^(add|or|and|xor|xchg|cmpxchg)(32)?$/.exec(opTok.text);
-  if (m === null) return fail(at(i), `expected an atomic operation (add, or, and, xor, xchg, cmpxchg, optionally with 32), found ${opTok === undefined ? "end of line" : `"${opTok.text}"`}`);
+  if (m === null) return fail(at(i), `expected an atomic operation (add, or, and, xor, xchg, cmpxchg, optionally with 32), found ${opTok === undefined ? "end of line" : quote(opTok.text)}`);
   const op = m[1] as "add" | "or" | "and" | "xor" | "xchg" | "cmpxchg";
   const size = m[2] === "32" ? 4 : 8;
   const fetch = fetchWord || op === "xchg" || op === "cmpxchg";
   const rest = ops.slice(i + 1);
   if (rest.length !== 2) {
     const bad = rest.length > 2 ? rest[2]!.col : endCol;
-    fail(bad, `expected 2 operands after "${opTok!.text}" ([DST+OFF], SRC), found ${rest.length}`);
+    fail(bad, `expected 2 operands after ${quote(opTok!.text)} ([DST+OFF], SRC), found ${rest.length}`);
   }
   const { base, off } = mem(rest[0], at(i + 1));
   const src = reg(rest[1], at(i + 2));
