@@ -63,24 +63,21 @@ function assembleUbpf(lines: readonly string[], builder: ProgramBuilder, diag: D
   lines.forEach((source, i) => {
     const line = i + 1;
     diag.guard(line, source, () => {
-      let text = stripComment(source);
-      let pos = 0;
+      const text = stripComment(source);
+      const word = /\s*(\S+)/y;
       for (;;) {
-        const m = /^(\s*)(\S+)/.exec(text.slice(pos));
+        const m = word.exec(text);
         if (m === null) return;
-        const word = m[2]!;
-        const col = pos + m[1]!.length + 1;
-        if (word.endsWith(":") && word.length > 1) {
-          builder.defineLabel(word.slice(0, -1), line, col);
-          pos += m[0].length;
+        const w = m[1]!;
+        const col = m.index + m[0].length - w.length + 1;
+        if (w.endsWith(":") && w.length > 1) {
+          builder.defineLabel(w.slice(0, -1), line, col);
           continue;
         }
-        const restStart = pos + m[0].length;
-        const ops = splitOperands(text.slice(restStart), restStart + 1);
-        const body = parseUbpfInstruction(word, col, ops, text.length + 1);
-        if (word === "exit" && firstExit === undefined) firstExit = { slot: builder.currentSlot, line };
+        const rest = word.lastIndex;
+        const body = parseUbpfInstruction(w, col, splitOperands(text.slice(rest), rest + 1), text.length + 1);
+        if (w === "exit" && firstExit === undefined) firstExit = { slot: builder.currentSlot, line };
         builder.add({ ...body, line, sourceLine: source });
-        text = "";
         return;
       }
     });
