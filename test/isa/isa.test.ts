@@ -99,7 +99,7 @@ test("every opcode in the table runs in the interpreter (no missing case)", () =
       case "stx": slots = [raw(info.code, 10, 1, -8)]; break;
       case "atomic": slots = [raw(0x7a, 10, 0, -8, 1), raw(info.code, 10, 1, -8, 0x01)]; break;
     }
-    const prog = [raw(0xb7, 1, 0, 0, 9), raw(0xb7, 2, 0, 0, 4), ...slots, raw(0xb7, 0, 0, 0, 0), raw(0x95)];
+    const prog: RawInsn[] = [raw(0xb7, 1, 0, 0, 9), raw(0xb7, 2, 0, 0, 4), ...slots, raw(0xb7, 0, 0, 0, 0), raw(0x95)];
     const insns = decodeProgram(prog);
     assert.deepEqual(insns.flatMap(encodeInsn), prog, info.name);
     const m = new Machine(insns, space, { helpers });
