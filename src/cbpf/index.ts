@@ -9,3 +9,4 @@ export * from "./text.js";
 export * from "./check.js";
 export * from "./interp.js";
 export * from "./convert.js";
+export * from "./jsgen.js";

@@ -126,6 +126,7 @@ export interface InterpreterOptions {
  * loop exceeds the backward-jump budget.
  */
 export class CbpfProgram {
+  readonly engine = "interp" as const;
   readonly length: number;
   private readonly code: Int32Array;
   private readonly mem = new Int32Array(C.BPF_MEMWORDS);
@@ -225,24 +226,24 @@ export class CbpfProgram {
           continue;
         }
         case Op.LD_W_IND: {
-          const k = (X >>> 0) + code[i + 1]!;
-          if (k + 4 > caplen) return 0;
+          const k = X + code[i + 1]!;
+          if (X < 0 || k + 4 > caplen) return 0;
           const o = offset + k;
           A = (pkt[o]! << 24) | (pkt[o + 1]! << 16) | (pkt[o + 2]! << 8) | pkt[o + 3]!;
           pc += 4;
           continue;
         }
         case Op.LD_H_IND: {
-          const k = (X >>> 0) + code[i + 1]!;
-          if (k + 2 > caplen) return 0;
+          const k = X + code[i + 1]!;
+          if (X < 0 || k + 2 > caplen) return 0;
           const o = offset + k;
           A = (pkt[o]! << 8) | pkt[o + 1]!;
           pc += 4;
           continue;
         }
         case Op.LD_B_IND: {
-          const k = (X >>> 0) + code[i + 1]!;
-          if (k >= caplen) return 0;
+          const k = X + code[i + 1]!;
+          if (X < 0 || k >= caplen) return 0;
           A = pkt[offset + k]!;
           pc += 4;
           continue;
@@ -552,8 +553,8 @@ export class CbpfProgram {
           continue;
         }
         case Op.LDHI_JEQ: {
-          const k = (X >>> 0) + code[i + 1]!;
-          if (k + 2 > caplen) return 0;
+          const k = X + code[i + 1]!;
+          if (X < 0 || k + 2 > caplen) return 0;
           const o = offset + k;
           A = (pkt[o]! << 8) | pkt[o + 1]!;
           const t = A === code[i + 5] ? code[i + 6]! : code[i + 7]!;
@@ -562,8 +563,8 @@ export class CbpfProgram {
           continue;
         }
         case Op.LDHI_JSET: {
-          const k = (X >>> 0) + code[i + 1]!;
-          if (k + 2 > caplen) return 0;
+          const k = X + code[i + 1]!;
+          if (X < 0 || k + 2 > caplen) return 0;
           const o = offset + k;
           A = (pkt[o]! << 8) | pkt[o + 1]!;
           const t = (A & code[i + 5]!) !== 0 ? code[i + 6]! : code[i + 7]!;
@@ -572,8 +573,8 @@ export class CbpfProgram {
           continue;
         }
         case Op.LDBI_JEQ: {
-          const k = (X >>> 0) + code[i + 1]!;
-          if (k >= caplen) return 0;
+          const k = X + code[i + 1]!;
+          if (X < 0 || k >= caplen) return 0;
           A = pkt[offset + k]!;
           const t = A === code[i + 5] ? code[i + 6]! : code[i + 7]!;
           if (t < 0) return code[~t + 1]! >>> 0;
@@ -581,8 +582,8 @@ export class CbpfProgram {
           continue;
         }
         case Op.LDBI_JSET: {
-          const k = (X >>> 0) + code[i + 1]!;
-          if (k >= caplen) return 0;
+          const k = X + code[i + 1]!;
+          if (X < 0 || k >= caplen) return 0;
           A = pkt[offset + k]!;
           const t = (A & code[i + 5]!) !== 0 ? code[i + 6]! : code[i + 7]!;
           if (t < 0) return code[~t + 1]! >>> 0;
@@ -648,6 +649,3 @@ function predecode(f: SockFilter): [number, number] {
   // jgt/jge compare biased values; jeq/jset use k as is.
   return [base, base === Op.JGT_K || base === Op.JGE_K ? (k ^ BIAS) | 0 : k | 0];
 }
-
-/** Validates and predecodes (shorthand for `new CbpfProgram(prog)`). */
-export const compileFilter = (prog: readonly SockFilter[], opts?: InterpreterOptions): CbpfProgram => new CbpfProgram(prog, opts);

@@ -25,7 +25,8 @@ export async function* readFileChunks(path: string, chunkSize = 1 << 20): AsyncG
   const fh = await open(path, "r");
   try {
     for (;;) {
-      const buf = new Uint8Array(chunkSize);
+      // allocUnsafe: no zero-filling; every byte handed out was just read.
+      const buf = Buffer.allocUnsafe(chunkSize);
       const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
       if (bytesRead === 0) return;
       yield bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead);

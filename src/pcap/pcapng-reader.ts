@@ -74,11 +74,14 @@ export class PcapngReader extends ReaderBase {
     super(opts, queue);
   }
 
-  private u32(b: Uint8Array, o: number): number {
-    return this.le ? u32le(b, o) : u32be(b, o);
-  }
-  private u16(b: Uint8Array, o: number): number {
-    return this.le ? u16le(b, o) : u16be(b, o);
+  /** Readers for the current section's byte order (set with `le`). */
+  private u32: (b: Uint8Array, o: number) => number = u32le;
+  private u16: (b: Uint8Array, o: number) => number = u16le;
+
+  private setOrder(le: boolean): void {
+    this.le = le;
+    this.u32 = le ? u32le : u32be;
+    this.u16 = le ? u16le : u16be;
   }
 
   private failBlock(reason: string, blockOffset: number): never {
@@ -99,8 +102,8 @@ export class PcapngReader extends ReaderBase {
         b = q.buf;
         o = q.pos;
         const bom = u32le(b, o + 8);
-        if (bom === BYTE_ORDER_MAGIC) this.le = true;
-        else if (bom === 0x4d3c2b1a) this.le = false;
+        if (bom === BYTE_ORDER_MAGIC) this.setOrder(true);
+        else if (bom === 0x4d3c2b1a) this.setOrder(false);
         else this.failBlock(`bad byte-order magic 0x${u32be(b, o + 8).toString(16).padStart(8, "0")} in section header`, start);
       } else if (this.section === undefined) {
         const hex = Array.from(b.subarray(o, o + 4), (x) => x.toString(16).padStart(2, "0")).join("");

@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import {
   CbpfProgram,
+  compileFilter,
   convertToEbpf,
   decodeProgram,
   encodeProgram,
@@ -19,10 +20,11 @@ import {
   parseC,
   parseDecimal,
   toBytes,
+  type CbpfFilter,
   type SockFilter,
 } from "../../src/cbpf/index.js";
 import { readCapture, type PacketRecord } from "../../src/pcap/index.js";
-import { HAVE_SHARED, PCAP_DIR, bitmapHex, filterRows, needShared, readShared, readSharedText, type FilterRow } from "../pcap/fixtures.js";
+import { HAVE_SHARED, PCAP_DIR, SKIP_REASON, bitmapHex, filterRows, needShared, readShared, readSharedText, type FilterRow } from "../pcap/fixtures.js";
 import { evalConverted } from "./ebpf-eval.js";
 
 const rows: FilterRow[] = HAVE_SHARED ? filterRows() : [];
@@ -34,7 +36,7 @@ const load = (row: FilterRow, v: string): SockFilter[] => parseC(readSharedText(
 /** Programs the kernel rejects although libpcap runs them: `ip6 protochain` jumps backwards. */
 const KERNEL_REJECTS = new Set(["ip6 protochain 6"]);
 
-const verdicts = (prog: CbpfProgram, pkts: readonly PacketRecord[]): boolean[] => pkts.map((p) => prog.matches(p));
+const verdicts = (prog: CbpfFilter, pkts: readonly PacketRecord[]): boolean[] => pkts.map((p) => prog.matches(p));
 
 let tcpdump: string | undefined;
 try {
@@ -70,7 +72,7 @@ test("-d / -dd / -ddd listings are byte-identical to tcpdump's", needShared, () 
   }
 });
 
-test("-ddd is byte-identical to tcpdump -ddd", { skip: !HAVE_SHARED ? "no ../shared" : tcpdump === undefined ? "tcpdump is not installed" : false }, () => {
+test("-ddd is byte-identical to tcpdump -ddd", { skip: !HAVE_SHARED ? SKIP_REASON : tcpdump === undefined ? "tcpdump is not installed" : false }, () => {
   for (const row of rows) {
     for (const v of VARIANTS) {
       const args = ["-r", join(PCAP_DIR, "mixed-10k.pcap"), ...(v === "" ? [] : ["-O"]), "-ddd", "--", row.expr];
@@ -80,19 +82,25 @@ test("-ddd is byte-identical to tcpdump -ddd", { skip: !HAVE_SHARED ? "no ../sha
   }
 });
 
-test("interpreter verdicts equal tcpdump's, packet for packet (mixed-10k, pcapng, loopback-http)", needShared, () => {
-  for (const row of rows) {
-    const want = readSharedText(`cbpf/${row.id}.match`).trim();
-    for (const v of VARIANTS) {
-      const prog = new CbpfProgram(load(row, v));
-      const got = verdicts(prog, packets);
-      assert.equal(bitmapHex(got), want, `${row.id}${v}: ${row.expr}`);
-      assert.equal(got.filter(Boolean).length, row.matchesMixed10k, `${row.id}${v} count`);
-      assert.equal(verdicts(prog, packetsNg).filter(Boolean).length, row.matchesMixed10k, `${row.id}${v} pcapng count`);
-      assert.equal(verdicts(prog, loopback).filter(Boolean).length, row.matchesLoopback, `${row.id}${v} loopback count`);
+for (const engine of ["interp", "js"] as const) {
+  test(`${engine}: verdicts equal tcpdump's, packet for packet (mixed-10k, pcapng, loopback-http)`, needShared, () => {
+    let compiled = 0;
+    for (const row of rows) {
+      const want = readSharedText(`cbpf/${row.id}.match`).trim();
+      for (const v of VARIANTS) {
+        const prog = compileFilter(load(row, v), { engine: engine === "interp" ? "interp" : "auto" });
+        if (prog.engine === "js") compiled++;
+        const got = verdicts(prog, packets);
+        assert.equal(bitmapHex(got), want, `${row.id}${v}: ${row.expr}`);
+        assert.equal(got.filter(Boolean).length, row.matchesMixed10k, `${row.id}${v} count`);
+        assert.equal(verdicts(prog, packetsNg).filter(Boolean).length, row.matchesMixed10k, `${row.id}${v} pcapng count`);
+        assert.equal(verdicts(prog, loopback).filter(Boolean).length, row.matchesLoopback, `${row.id}${v} loopback count`);
+      }
     }
-  }
-});
+    // Only the protochain programs (a backward ja) stay on the interpreter.
+    if (engine === "js") assert.equal(compiled, rows.length * 2 - 2);
+  });
+}
 
 test("the kernel checker accepts every golden program but the backward-jumping protochain", needShared, () => {
   for (const row of rows) {

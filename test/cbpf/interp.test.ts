@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { CbpfError } from "../../src/errors/index.js";
 import * as C from "../../src/cbpf/constants.js";
-import { BPF_JUMP, BPF_STMT, CbpfProgram, convertToEbpf, findClassicError, type SockFilter } from "../../src/cbpf/index.js";
+import { BPF_JUMP, BPF_STMT, CbpfProgram, compileToJs, convertToEbpf, findClassicError, generateJs, type SockFilter } from "../../src/cbpf/index.js";
 import { evalConverted } from "./ebpf-eval.js";
 
 const { BPF_LD, BPF_LDX, BPF_ST, BPF_STX, BPF_ALU, BPF_JMP, BPF_RET, BPF_MISC, BPF_W, BPF_H, BPF_B, BPF_ABS, BPF_IND, BPF_MEM, BPF_LEN, BPF_MSH, BPF_IMM, BPF_K, BPF_X, BPF_A } = C;
@@ -205,21 +205,25 @@ const programArb = fc.integer({ min: 1, max: 40 }).chain((n) => fc.tuple(...Arra
 const packetArb = fc.tuple(fc.uint8Array({ minLength: 0, maxLength: 100 }), fc.integer({ min: 0, max: 2000 }));
 const shiftsByX = (p: readonly SockFilter[]): boolean => p.some((f) => f.code === (BPF_ALU | C.BPF_LSH | BPF_X) || f.code === (BPF_ALU | C.BPF_RSH | BPF_X));
 
-test("fuzz: interpreter = reference model = converted eBPF", () => {
+test("fuzz: interpreter = JS-compiled = reference model = converted eBPF", () => {
   let converted = 0;
   fc.assert(
     fc.property(programArb, fc.array(packetArb, { minLength: 1, maxLength: 5 }), (prog, pkts) => {
       const p = new CbpfProgram(prog);
+      const js = compileToJs(prog);
+      assert.ok(js !== undefined, "forward-only programs always compile to JS");
       const kernelOk = findClassicError(prog) === undefined;
       const conv = kernelOk ? convertToEbpf(prog) : undefined;
       for (const [bytes, extra] of pkts) {
         const wirelen = bytes.length + extra;
         const want = reference(prog, bytes, wirelen, bytes.length);
         assert.equal(p.run(bytes, wirelen, bytes.length, 0), want);
+        assert.equal(js(bytes, wirelen, bytes.length, 0), want);
         // With the packet in the middle of a larger buffer.
         const big = new Uint8Array(bytes.length + 20).fill(0xee);
         big.set(bytes, 7);
         assert.equal(p.run(big, wirelen, bytes.length, 7), want);
+        assert.equal(js(big, wirelen, bytes.length, 7), want);
         // The kernel's eBPF differs from libpcap only for shifts by X >= 32 (it masks the count).
         if (conv !== undefined && !shiftsByX(prog)) {
           assert.equal(evalConverted(conv.insns, bytes, bytes.length, 0, { len: wirelen }), want);
@@ -230,4 +234,14 @@ test("fuzz: interpreter = reference model = converted eBPF", () => {
     { numRuns: 3000 },
   );
   assert.ok(converted > 500, `only ${converted} converted runs`);
+});
+
+test("JS engine: backward jumps stay on the interpreter; the source is plain", () => {
+  const loop = [BPF_STMT(BPF_LD | BPF_IMM, 1), BPF_JUMP(BPF_JMP | C.BPF_JEQ | BPF_K, 0, 1, 0), BPF_STMT(BPF_JMP | C.BPF_JA, -3), RETA];
+  assert.equal(generateJs(loop), undefined);
+  assert.equal(compileToJs(loop), undefined);
+  const src = generateJs([BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12), BPF_JUMP(BPF_JMP | C.BPF_JEQ | BPF_K, 0x800, 0, 1), BPF_STMT(BPF_RET | BPF_K, 65535), BPF_STMT(BPF_RET | BPF_K, 0)])!;
+  assert.match(src, /if \(14 > caplen\) return 0; A = \(p\[o \+ 12\] << 8\) \| p\[o \+ 12 \+ 1\];/);
+  assert.match(src, /if \(!\(A === 2048\)\) \{ return 0; \}/);
+  assert.throws(() => generateJs([]), { code: "ECBPF" });
 });
