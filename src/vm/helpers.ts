@@ -6,6 +6,7 @@
  * are registered by the runtime; the table here is only the mechanism.
  */
 import type { AddressSpace } from "./address-space.js";
+import type { PredecodedProgram } from "./program.js";
 
 export interface HelperContext {
   readonly memory: AddressSpace;
@@ -16,6 +17,11 @@ export interface HelperContext {
    * with r1-r5 = args, in a new frame, and returns its r0. Used by bpf_loop-style helpers.
    */
   callFunction(fn: bigint, args: readonly bigint[]): bigint;
+  /**
+   * bpf_tail_call: after the helper returns, the current frame continues at the start
+   * of `target` with the same registers. False when the MAX_TAIL_CALL_CNT limit is hit.
+   */
+  tailCall(target: PredecodedProgram): boolean;
 }
 
 export type HelperFn = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint, ctx: HelperContext) => bigint | number;

@@ -60,7 +60,16 @@ export interface MachineOptions {
   budget?: number;
   /** Name of the stack region (one per CPU in a runtime). */
   stackName?: string;
+  /**
+   * Legacy packet loads (BPF_LD|BPF_ABS/IND): the program type's loader, given the ctx
+   * in r6, the offset and the size; returns the value (host order already converted from
+   * network order) or undefined when out of bounds, which ends the program with r0 = 0,
+   * as the kernel's bpf_skb_load_helper path does. Without it such loads fault.
+   */
+  ldAbs?: LdAbsLoader;
 }
+
+export type LdAbsLoader = (ctx: number, offset: number, size: 1 | 2 | 4) => number | undefined;
 
 export interface ResetArgs {
   r1?: bigint;
@@ -77,17 +86,25 @@ const STACK_SIZE = MAX_CALL_FRAMES * MAX_BPF_STACK;
 const ST_EXIT = 0;
 const ST_PAUSE = 1;
 const ST_FAULT = 2;
+/** The loop left to switch programs (tail call, or return into a tail-calling caller). */
+const ST_SWITCH = 3;
+
+/** MAX_TAIL_CALL_CNT in the kernel: at most 33 tail calls per run. */
+export const MAX_TAIL_CALL_CNT = 33;
 
 /** A program instance bound to an address space: registers, call frames, its stack. */
 export class Machine {
-  readonly program: PredecodedProgram;
+  /** The program now running: the entry program, or the target of the last tail call. */
+  program: PredecodedProgram;
+  /** The program `reset()` starts. */
+  readonly entry: PredecodedProgram;
   readonly space: AddressSpace;
   readonly stack: Region;
   readonly helpers: HelperTable;
   budget: number;
   /** r0-r10 and the constant registers: low and high 32-bit halves. */
-  readonly lo: Int32Array;
-  readonly hi: Int32Array;
+  lo: Int32Array;
+  hi: Int32Array;
   pc = 0;
   executed = 0;
   /** Call frames: saved r6-r9 (lo, hi), return pc, per frame. depth 0 = main program. */
@@ -95,6 +112,12 @@ export class Machine {
   private readonly savedLo = new Int32Array(MAX_CALL_FRAMES * 4);
   private readonly savedHi = new Int32Array(MAX_CALL_FRAMES * 4);
   private readonly retPc = new Int32Array(MAX_CALL_FRAMES);
+  /** Program to return into, per frame (differs from `program` only after a tail call in a subprogram). */
+  private readonly retProg: Array<PredecodedProgram | undefined> = new Array(MAX_CALL_FRAMES).fill(undefined);
+  private ldAbs: LdAbsLoader | undefined;
+  /** Tail calls taken in this run. */
+  tailCalls = 0;
+  private pendingProgram: PredecodedProgram | undefined;
   /** Depth at which `exit` ends the current execute() (0 for a run; deeper for helper callbacks). */
   private baseDepth = 0;
   private fault: Fault | undefined;
@@ -109,6 +132,8 @@ export class Machine {
 
   constructor(program: PredecodedProgram | readonly Insn[], space: AddressSpace, opts: MachineOptions = {}) {
     this.program = isPredecoded(program) ? program : predecode(program);
+    this.entry = this.program;
+    if (opts.ldAbs !== undefined) this.ldAbs = opts.ldAbs;
     this.space = space;
     this.helpers = opts.helpers ?? new Map();
     this.budget = opts.budget ?? DEFAULT_BUDGET;
@@ -122,6 +147,7 @@ export class Machine {
         return self.pc;
       },
       callFunction: (fn, args) => self.callFunction(fn, args),
+      tailCall: (target) => self.requestTailCall(target),
     };
     this.reset();
   }
@@ -133,6 +159,9 @@ export class Machine {
 
   /** Prepares a new run: r1-r5 from args (others zero), r10 = top of the stack, pc = 0. */
   reset(args: ResetArgs = {}): void {
+    if (this.program !== this.entry) this.switchTo(this.entry);
+    this.tailCalls = 0;
+    this.pendingProgram = undefined;
     this.lo.fill(0, 0, NUM_REGS);
     this.hi.fill(0, 0, NUM_REGS);
     const a = [args.r1, args.r2, args.r3, args.r4, args.r5];
@@ -159,13 +188,13 @@ export class Machine {
 
   /** Runs to exit or fault. */
   run(): RunResult {
-    if (!this.done) this.execute(Infinity);
+    if (!this.done) this.drive(Infinity);
     return this.result() as RunResult;
   }
 
   /** Executes one instruction (the debugger's step). */
   step(): StepResult {
-    if (!this.done) this.execute(this.executed + 1);
+    if (!this.done) this.drive(this.executed + 1);
     return this.result();
   }
 
@@ -233,7 +262,7 @@ export class Machine {
     for (let i = 0; i < 5; i++) this.setReg(i + 1, args[i] ?? 0n);
     this.pc = target;
     this.baseDepth = this.depth;
-    this.execute(Infinity);
+    this.drive(Infinity);
     this.baseDepth = savedBase;
     if (this.fault !== undefined) throw new NestedFault();
     const r0 = this.getReg(0);
@@ -252,6 +281,7 @@ export class Machine {
       this.savedHi[d * 4 + i] = hi[6 + i]!;
     }
     this.retPc[d] = ret;
+    this.retProg[d] = this.program;
     this.depth = d + 1;
     lo[10] = this.stack.end - this.depth * MAX_BPF_STACK;
     hi[10] = 0;
@@ -269,6 +299,46 @@ export class Machine {
     lo[10] = this.stack.end - d * MAX_BPF_STACK;
     hi[10] = 0;
     return this.retPc[d]!;
+  }
+
+  /** Runs the loop, switching programs for tail calls and returns across them. */
+  private drive(stopAt: number): number {
+    let st = this.execute(stopAt);
+    while (st === ST_SWITCH) {
+      this.switchTo(this.pendingProgram!);
+      this.pendingProgram = undefined;
+      st = this.execute(stopAt);
+    }
+    return st;
+  }
+
+  /** Makes `p` the running program: its constant registers replace the old ones. */
+  private switchTo(p: PredecodedProgram): void {
+    const n = p.constLo.length;
+    if (this.lo.length < n) {
+      const lo = new Int32Array(n);
+      const hi = new Int32Array(n);
+      lo.set(this.lo.subarray(0, NUM_REGS));
+      hi.set(this.hi.subarray(0, NUM_REGS));
+      this.lo = lo;
+      this.hi = hi;
+    }
+    this.lo.set(p.constLo.subarray(NUM_REGS), NUM_REGS);
+    this.hi.set(p.constHi.subarray(NUM_REGS), NUM_REGS);
+    this.program = p;
+  }
+
+  /**
+   * bpf_tail_call's effect, requested by the helper: on success the current frame
+   * continues at slot 0 of `target` with the registers as they are (r1 = ctx), the
+   * way the kernel's BPF_TAIL_CALL jumps. Fails (returns false, program continues)
+   * after MAX_TAIL_CALL_CNT tail calls.
+   */
+  requestTailCall(target: PredecodedProgram): boolean {
+    if (this.tailCalls >= MAX_TAIL_CALL_CNT) return false;
+    this.tailCalls++;
+    this.pendingProgram = target;
+    return true;
   }
 
   /** The interpreter loop. Runs until exit, fault, or `executed` reaches `stopAt`. */
@@ -739,6 +809,11 @@ export class Machine {
           }
           n = this.executed;
           if (this.fault !== undefined) { status = ST_FAULT; break run; }
+          if (this.pendingProgram !== undefined) {
+            pc = 0;
+            status = ST_SWITCH;
+            break run;
+          }
           u8 = space.u8;
           dv = space.view;
           if (this.cacheGen !== space.generation) {
@@ -780,6 +855,11 @@ export class Machine {
           }
           n = this.executed;
           if (this.fault !== undefined) { status = ST_FAULT; break run; }
+          if (this.pendingProgram !== undefined) {
+            pc = 0;
+            status = ST_SWITCH;
+            break run;
+          }
           u8 = space.u8;
           dv = space.view;
           if (this.cacheGen !== space.generation) {
@@ -806,6 +886,11 @@ export class Machine {
             break run;
           }
           pc = this.popFrame();
+          if (this.retProg[this.depth] !== p) {
+            this.pendingProgram = this.retProg[this.depth];
+            status = ST_SWITCH;
+            break run;
+          }
           continue;
         // ---------------------------------------------------------------- traps
         case 0x111: // OP_TRAP_END
@@ -820,9 +905,35 @@ export class Machine {
           this.setFault("unsupported", pc, `kfunc call (BTF id ${IMM[pc]}) is not supported`);
           status = ST_FAULT;
           break run;
+        case 0x20: case 0x28: case 0x30: case 0x40: case 0x48: case 0x50: {
+          // Legacy packet loads: implicit ctx in r6, offset imm (+ src for IND), value
+          // in network byte order into r0; out of bounds ends the program with r0 = 0.
+          // Like a helper call they clobber r1-r5 (we leave them as they are).
+          const o = OP[pc]!;
+          const ld = this.ldAbs;
+          if (ld === undefined) {
+            this.setFault("unsupported", pc, "legacy BPF_LD_[ABS|IND] packet access needs a socket-filter or tc context");
+            status = ST_FAULT;
+            break run;
+          }
+          const size = (o & 0x18) === 0x10 ? 1 : (o & 0x18) === 0x08 ? 2 : 4;
+          const offset = (o & 0xe0) === 0x40 ? (R[s]! + IMM[pc]!) | 0 : IMM[pc]!;
+          const v = ld(R[6]! >>> 0, offset, size);
+          if (v === undefined) {
+            R[0] = 0;
+            H[0] = 0;
+            // From a subprogram the whole program ends, as in the kernel's JIT.
+            while (this.depth > this.baseDepth) this.popFrame();
+            if (this.baseDepth > 0) this.popFrame();
+            status = ST_EXIT;
+            break run;
+          }
+          R[0] = v;
+          H[0] = 0;
+          break;
+        }
         default:
-          // ld_abs / ld_ind: the legacy packet loads need an skb context (socket filters).
-          this.setFault("unsupported", pc, "legacy BPF_LD_[ABS|IND] packet access needs a socket-filter context");
+          this.setFault("unsupported", pc, `micro-op ${OP[pc]} has no case`);
           status = ST_FAULT;
           break run;
       }
