@@ -14,18 +14,26 @@
  *
  * The program is validated (libpcap's pcap_validate_filter(), plus "every opcode is
  * one the interpreter executes") and predecoded once into an Int32Array, four words per
- * instruction: an internal opcode, the operand, and the absolute jump targets. A and X
- * are kept as int32 (V8's fastest number representation); unsigned comparisons use
- * operands pre-biased by 0x80000000.
+ * instruction: an internal opcode, the operand, and the jump targets as word indices.
+ * A and X are kept as int32 (V8's fastest number representation); unsigned comparisons
+ * use operands pre-biased by 0x80000000. Predecoding also
+ * - fuses a packet load with the conditional jump after it (one dispatch instead of
+ *   two; the jump keeps its own slot for the jumps that land on it),
+ * - threads jumps to `ret #k` (the jump returns at once),
+ * - turns loads whose offset can never be in a packet (k >= 2^31) into `ret #0`,
+ * - adds a slot that zeroes M[] per run only when check_load_and_stores cannot prove
+ *   that every read follows a write (libpcap would read stale stack memory).
+ * Measured on mixed-10k: about 2-3x libpcap's bpf_filter per packet; the JS-compiled
+ * engine (jsgen.ts) is at or below libpcap's figures.
  */
 import { CbpfError } from "../errors/index.js";
 import * as C from "./constants.js";
 import type { SockFilter } from "./constants.js";
 import { findFilterError, findUninitMem, isKernelOpcode } from "./check.js";
 
-// Internal opcodes, dense so that the switch compiles to a jump table. A const enum,
-// so that the case labels are literals after compilation (V8 builds a jump table only
-// for literal Smi labels; with named constants it would compare them one by one).
+// Internal opcodes, dense so that the switch compiles to a jump table; a const enum, so
+// that the case labels are literals after compilation (what V8's bytecode generator
+// turns into a SwitchOnSmi jump table).
 const enum Op {
   RET_K = 0,
   RET_A = 1,

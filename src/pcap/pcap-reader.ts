@@ -98,8 +98,9 @@ export class PcapReader extends ReaderBase {
       linktype,
       linktypeField: field,
     };
-    const fcs = (field & 0x04000000) !== 0 ? ((field >>> 28) & 0xf) * 2 : undefined;
-    const iface: InterfaceInfo = { linktype, snaplen, tsresol: m.nanosecond ? 9 : 6, tsoffset: 0, section: 0, ...(fcs === undefined ? {} : { fcslen: fcs }) };
+    // LT_FCS_LENGTH: bits 28-31 count 16-bit words of FCS, valid when bit 26 is set.
+    const fcs = (field & 0x04000000) !== 0 ? ((field >>> 28) & 0xf) * 16 : undefined;
+    const iface: InterfaceInfo = { linktype, snaplen, tsresol: m.nanosecond ? 9 : 6, tsoffset: 0, section: 0, ...(fcs === undefined ? {} : { fcsBits: fcs }) };
     this.interfaces = [iface];
     this.le = le;
     this.nsecMul = m.nanosecond ? 1 : 1000;

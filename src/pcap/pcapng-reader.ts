@@ -196,7 +196,7 @@ export class PcapngReader extends ReaderBase {
     let tsresol = 6;
     let tsoffset = 0;
     let name: string | undefined;
-    let fcslen: number | undefined;
+    let fcsBits: number | undefined;
     this.options(b, o + 16, o + len - 4, start, (code, vo, vl) => {
       if (code === IF_TSRESOL && vl >= 1) tsresol = b[vo]!;
       else if (code === IF_TSOFFSET && vl >= 8) {
@@ -205,7 +205,7 @@ export class PcapngReader extends ReaderBase {
         const v = this.le ? (BigInt(hi) << 32n) | BigInt(lo) : (BigInt(lo) << 32n) | BigInt(hi);
         tsoffset = Number(BigInt.asIntN(64, v));
       } else if (code === IF_NAME) name = decoder.decode(b.subarray(vo, vo + vl)).replace(/\0+$/, "");
-      else if (code === IF_FCSLEN && vl >= 1) fcslen = b[vo]!;
+      else if (code === IF_FCSLEN && vl >= 1) fcsBits = b[vo]!; // if_fcslen is in bits
     });
     const exp = tsresol & 0x7f;
     if ((tsresol & 0x80) === 0 ? exp > 18 : exp > 63) this.failBlock(`if_tsresol ${tsresol} is out of range`, start);
@@ -216,7 +216,7 @@ export class PcapngReader extends ReaderBase {
       tsoffset,
       section: this.sectionIndex,
       ...(name === undefined ? {} : { name }),
-      ...(fcslen === undefined ? {} : { fcslen }),
+      ...(fcsBits === undefined ? {} : { fcsBits }),
     };
     this.interfaces.push(iface);
     this.units.push(tsUnit(tsresol));

@@ -20,8 +20,8 @@ export interface InterfaceInfo {
   readonly tsoffset: number;
   /** pcapng if_name, when present. */
   readonly name?: string;
-  /** pcapng if_fcslen, or the FCS length from the pcap header's high bits, when present. */
-  readonly fcslen?: number;
+  /** Length of the frame check sequence at the end of each packet, in bits, when the file says (pcapng if_fcslen; pcap LT_FCS_LENGTH). */
+  readonly fcsBits?: number;
   /** 0-based section number (pcapng: the SHB the interface belongs to). */
   readonly section: number;
 }

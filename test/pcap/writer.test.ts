@@ -238,3 +238,26 @@ test("Node adapter writes through a stream", async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("classic pcap variants: Kuznetzov's modified format (a1b2cd34), FCS bits in the linktype field", () => {
+  const hdr = new Uint8Array(24);
+  const v = new DataView(hdr.buffer);
+  v.setUint32(0, 0xa1b2cd34, true);
+  v.setUint16(4, 2, true);
+  v.setUint16(6, 4, true);
+  v.setUint32(16, 65535, true);
+  v.setUint32(20, 0x24000001, true); // EN10MB, FCS present, 2 words
+  const rec = new Uint8Array(24 + 6);
+  const r = new DataView(rec.buffer);
+  r.setUint32(0, 1234, true);
+  r.setUint32(4, 5678, true);
+  r.setUint32(8, 6, true);
+  r.setUint32(12, 60, true);
+  r.setUint32(16, 3, true); // ifindex, protocol, pkt_type: ignored
+  rec.set([1, 2, 3, 4, 5, 6], 24);
+  const c = readCapture(concat(hdr, rec, rec));
+  assert.equal(c.packets.length, 2);
+  assert.deepEqual(c.interfaces[0], { linktype: 1, snaplen: 65535, tsresol: 6, tsoffset: 0, section: 0, fcsBits: 32 });
+  assert.deepEqual([c.packets[1]!.tsSec, c.packets[1]!.tsNsec, c.packets[1]!.caplen, c.packets[1]!.len], [1234, 5_678_000, 6, 60]);
+  assert.deepEqual(c.packets[1]!.data, Uint8Array.of(1, 2, 3, 4, 5, 6));
+});
