@@ -12,6 +12,7 @@ export type TsbpfErrorCode =
   | "EELF" // malformed ELF object
   | "EBTF" // malformed BTF or BTF.ext, or a type that does not fit its use
   | "EFAULT" // a program fault at run time (checked mode)
+  | "EMAP" // a map operation or map definition the kernel would refuse (see MapError.errno)
   | "EPCAP" // malformed pcap / pcapng capture
   | "ECBPF" // a classic BPF program that does not parse or that the checker rejects
   | "EUSAGE"; // bad command-line or API usage
