@@ -93,12 +93,15 @@ ktest("map creation errno matches BPF_MAP_CREATE", () => {
     S("BPF_MAP_TYPE_BLOOM_FILTER", 4, 4, 4),
     S("BPF_MAP_TYPE_BLOOM_FILTER", 0, 4, 4),
   ];
+  // CONFIG_NR_CPUS bounds CPUMAP max_entries; sysfs tells it (kernel_max = NR_CPUS - 1).
+  const nrCpus = Number(readFileSync("/sys/devices/system/cpu/kernel_max", "utf8")) + 1;
+  specs.push(S("BPF_MAP_TYPE_CPUMAP", 4, 4, nrCpus), S("BPF_MAP_TYPE_CPUMAP", 4, 4, nrCpus + 1));
   for (const s of specs) {
     const k = new KernelMap(s);
     k.close();
     let ours = "ok";
     try {
-      createMap(s, makeEnv(2)).close();
+      createMap(s, makeEnv(2), { nrCpus }).close();
     } catch (e) {
       assert.ok(e instanceof MapError);
       ours = errnoName(e.errno);
