@@ -54,7 +54,9 @@ export class AddressSpace {
   private free: Array<{ start: number; end: number }> = [];
   private top = NULL_GUARD;
   private readonly maxPages: number;
-  /** Bumped on every map/unmap so engines can cache region lookups safely. */
+  /** Allocation extent of each region (by start address at mapping time), for setBounds(). */
+  private readonly extents = new Map<Region, { start: number; end: number }>();
+  /** Bumped on every map/unmap/setBounds so engines can cache region lookups safely. */
   generation = 0;
 
   constructor(opts: AddressSpaceOptions = {}) {
@@ -111,25 +113,45 @@ export class AddressSpace {
     }
     this.u8.fill(0, start, start + size);
     const region: Region = { name: opts.name, kind: opts.kind, start, end: start + size, writable: opts.writable ?? true };
+    this.extents.set(region, { start, end: start + size });
     const at = this.regionList.findIndex((r) => r.start > start);
     this.regionList.splice(at < 0 ? this.regionList.length : at, 0, region);
     this.generation++;
     return region;
   }
 
-  /** Maps a copy of `bytes`. */
+  /** Maps a copy of `bytes` (a zero-length input maps one byte, then narrows the region to nothing). */
   mapBytes(bytes: Uint8Array, opts: MapOptions): Region {
     const r = this.map(Math.max(1, bytes.length), opts);
     this.u8.set(bytes, r.start);
-    return r.end - r.start === bytes.length ? r : { ...r, end: r.start + bytes.length };
+    if (bytes.length === 0) this.setBounds(r, r.start, r.start);
+    return r;
+  }
+
+  /**
+   * Moves a region's accessible window within its allocation: a packet buffer keeps its
+   * headroom and tailroom mapped while only [data_meta, data_end) is accessible, and
+   * bpf_xdp_adjust_head/tail/meta move the window.
+   */
+  setBounds(region: Region, start: number, end: number): void {
+    const ext = this.extents.get(region);
+    if (ext === undefined) throw new RangeError(`${region.name} is not mapped`);
+    if (start < ext.start || end > ext.end || start > end) {
+      throw new RangeError(`bounds [${start}, ${end}) outside ${region.name}'s allocation [${ext.start}, ${ext.end})`);
+    }
+    const r = region as { start: number; end: number };
+    r.start = start;
+    r.end = end;
+    this.generation++;
   }
 
   unmap(region: Region): void {
-    const i = this.regionList.findIndex((r) => r.start === region.start);
+    const i = this.regionList.indexOf(region);
     if (i < 0) return;
-    const r = this.regionList[i]!;
     this.regionList.splice(i, 1);
-    this.free.push({ start: r.start, end: Math.max(r.end, region.end) });
+    const ext = this.extents.get(region)!;
+    this.extents.delete(region);
+    this.free.push({ start: ext.start, end: ext.end });
     this.free.sort((a, b) => a.start - b.start);
     // Merge neighbouring free extents.
     const merged: Array<{ start: number; end: number }> = [];
