@@ -21,3 +21,5 @@ export type { ValueFormatOptions } from "./value.js";
 export { formatMapDump, formatMapLookup, fprintHex, isPerCpuMapType } from "./map-dump.js";
 export type { MapDumpInfo, MapDumpEntry, MapDumpOptions } from "./map-dump.js";
 export type { ByteOrder } from "./wire.js";
+export { applyCoreRelos, computeCoreRelo, essentialName, CORE_POISON_IMM } from "./core.js";
+export type { CoreRelocation, CoreResult } from "./core.js";

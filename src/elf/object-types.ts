@@ -10,7 +10,7 @@
  * map, BPF_PSEUDO_MAP_IDX_VALUE ("map_idx_value", imm = index, imm2 = byte
  * offset) for global data — and listed in `references` by map name.
  */
-import type { Btf, BtfExt, BtfFunc, BtfType, CoreReloKind } from "../btf/index.js";
+import type { Btf, BtfExt, BtfFunc, BtfType, CoreReloKind, CoreResult } from "../btf/index.js";
 import type { Insn } from "../isa/index.js";
 import type { ProgTypeName } from "./section-names.js";
 import type { ElfFile } from "./types.js";
@@ -116,8 +116,10 @@ export interface ProgramSpecIn {
   /** .BTF.ext func_info remapped to `insns` (empty without BTF.ext). */
   funcInfo: ProgramFuncInfo[];
   lineInfo: ProgramLineInfo[];
-  /** CO-RE relocation records remapped to `insns` (not applied). */
+  /** CO-RE relocation records remapped to `insns` (applied only when LoadOptions.coreTarget is given). */
   coreRelos: ProgramCoreRelo[];
+  /** With LoadOptions.coreTarget: what each CO-RE relocation resolved to (the instructions are patched). */
+  coreResults?: CoreResult[];
   license: string;
 }
 
@@ -143,4 +145,10 @@ export interface LoadOptions {
    * first "." ("flow_count" for "obj/flow_count.o"). Default "obj".
    */
   name?: string;
+  /**
+   * Apply CO-RE relocations against this BTF (the kernel's vmlinux BTF, or a
+   * description of the types the program reads), as libbpf does at load time.
+   * Without it the compiled (local) values stay.
+   */
+  coreTarget?: Btf;
 }

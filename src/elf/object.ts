@@ -14,12 +14,14 @@
  * Every malformed input ends in a TsbpfError (ElfError, BtfError, or
  * UnsupportedFeatureError) saying where and why.
  *
+ * CO-RE relocations are applied when LoadOptions.coreTarget gives a target BTF
+ * (btf/core.ts); otherwise the records are only remapped onto the programs.
+ *
  * Not supported (rejected with UnsupportedFeatureError): .kconfig and .ksyms
- * externs, kfunc calls, struct_ops maps, arenas. Not done: applying CO-RE
- * relocations (the records are parsed and remapped), BPF static linking of
- * several objects, weak-symbol overriding.
+ * externs, kfunc calls, struct_ops maps, arenas. Not done: BPF static linking
+ * of several objects, weak-symbol overriding.
  */
-import { fixupDatasec, parseBtf, parseBtfExt, type Btf, type BtfExt, type BtfVarSecinfo } from "../btf/index.js";
+import { applyCoreRelos, fixupDatasec, parseBtf, parseBtfExt, type Btf, type BtfExt, type BtfVarSecinfo } from "../btf/index.js";
 import { ElfError } from "../errors/index.js";
 import * as E from "./constants.js";
 import { linkProgram } from "./link.js";
@@ -116,6 +118,11 @@ export function loadCollectionSpec(bytes: Uint8Array, opts: LoadOptions = {}): O
       p.expectedAttachTypeId = info.expectedAttachTypeId!;
     }
     if (info.attachTo !== undefined) p.attachTo = info.attachTo;
+    if (opts.coreTarget !== undefined && p.coreRelos.length > 0) {
+      const core = applyCoreRelos(p.insns, p.coreRelos, opts.coreTarget, { byteOrder: order });
+      p.insns = core.insns;
+      p.coreResults = core.results;
+    }
     programs.push(p);
   }
 

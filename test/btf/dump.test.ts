@@ -56,6 +56,12 @@ describe("btf dump equals bpftool", () => {
     assert.equal(formatBtfDump(parseBtf(btfSection(o.path)), { pretty: true }), runBpftool(["-p", "btf", "dump", "file", o.path]));
   });
 
+  it("the running kernel's BTF (/sys/kernel/btf/vmlinux, ~100k types)", { skip: bpftool() !== undefined && existsSync("/sys/kernel/btf/vmlinux") ? undefined : "needs bpftool and /sys/kernel/btf/vmlinux" }, () => {
+    const btf = parseBtf(new Uint8Array(readFileSync("/sys/kernel/btf/vmlinux")));
+    assert.ok(btf.types.length > 1000);
+    assert.equal(formatBtfDump(btf), runBpftool(["btf", "dump", "file", "/sys/kernel/btf/vmlinux"]));
+  });
+
   it("ENUM64 and signed enums (built BTF, clang 14 emits no ENUM64)", () => {
     const b = new BtfBuilder();
     b.enum64("big", 8, [["A", 1n], ["B", 0xffffffff00000000n], ["C", -1n]]);

@@ -15,7 +15,7 @@ import { loadCollectionSpec, objectNameFromPath, type MapSpecIn, type ObjectSpec
 import { FIXTURE_DIR, bpftool, kernelAvailable, readBytes } from "../btf/objects.js";
 
 /** Objects libbpf 1.x opens (legacy maps and big-endian objects it refuses; externs we refuse). */
-const OBJECTS = ["btf_maps.o", "map_in_map.o", "global_data.o", "multi_prog.o", "subprogs.o", "bpf_loop.o", "btf_kinds.o", "core.o"];
+const OBJECTS = ["btf_maps.o", "map_in_map.o", "global_data.o", "multi_prog.o", "subprogs.o", "bpf_loop.o", "btf_kinds.o", "core.o", "core_kernel.o"];
 const PINNED_BY_NAME = ["pinned_lru"];
 
 function libbpfLog(path: string): string {
