@@ -12,6 +12,7 @@ import { runCommand } from "./commands/run.js";
 import { pluginCommand } from "./commands/plugin.js";
 import { conformanceCommand } from "./commands/conformance.js";
 import { demoCommand } from "./commands/demo.js";
+import { btfDump, feature, mapCommand, progDump, progRun, progShow, type ProgRunOptions } from "./commands/object.js";
 
 export const VERSION = "0.1.0";
 
@@ -79,6 +80,109 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .description("run the BPF conformance suite's .data files on the interpreter")
     .argument("[dir]", "directory of .data files", process.env.TSBPF_CONFORMANCE_DIR ?? "../shared/conformance/tests")
     .action((dir: string) => setStatus(conformanceCommand(dir, io)));
+
+  const prog = program.command("prog").description("programs of an object file (like bpftool prog)");
+  prog
+    .command("show")
+    .description("list the programs of an object: id, type, name, section, size, maps")
+    .argument("<object>", "ELF object")
+    .option("-j, --json", "JSON output")
+    .action((file: string, o: { json?: boolean }) => setFile(file) ?? setStatus(progShow(file, io, o.json === true)));
+  prog
+    .command("dump")
+    .description("dump a program's instructions (bpftool prog dump xlated), with C source lines from BTF line info")
+    .argument("<object>", "ELF object")
+    .argument("[name]", "program name (default: the first)")
+    .option("--linum", "show file, line and column of each source line")
+    .addOption(new Option("--style <style>", "instruction syntax").choices(["xlated", "llvm"]).default("xlated"))
+    .action((file: string, name: string | undefined, o: { linum?: boolean; style?: string }) => setFile(file) ?? setStatus(progDump(file, name, o, io)));
+  prog
+    .command("run")
+    .description("BPF_PROG_TEST_RUN: run a program of an object on input data (like bpftool prog run)")
+    .argument("<object>", "ELF object")
+    .argument("[name]", "program name (default: the first)")
+    .option("--data-in <file>", "packet data")
+    .option("--data-out <file>", "write the resulting packet")
+    .option("--ctx-in <file>", "ctx (struct xdp_md, struct __sk_buff, or the tracing ctx)")
+    .option("--ctx-out <file>", "write the resulting ctx")
+    .option("-r, --repeat <n>", "runs (the duration is their mean)")
+    .option("--cpu <n>", "CPU to run on (per-CPU maps)", "0")
+    .option("--map-update <spec...>", "before running: 'MAP key BYTES value BYTES [any|exist|noexist]'")
+    .option("--dump-map <name...>", "after running: dump these maps")
+    .option("--maps <dir>", "load map contents from pins in DIR first")
+    .option("--pin-maps <dir>", "pin every map to DIR afterwards (write-then-rename)")
+    .option("-j, --json", "JSON output")
+    .action((file: string, name: string | undefined, o: ProgRunOptions) => setFile(file) ?? setStatus(progRun(file, name, o, io)));
+
+  const map = program.command("map").description("maps of an object file or pinned maps (like bpftool map)");
+  for (const op of ["dump", "lookup", "update", "delete"] as const) {
+    map
+      .command(op)
+      .description(op === "dump" ? "print every entry (BTF-formatted when the object has BTF)" : `${op} one entry: ${op === "update" ? "key BYTES value BYTES [any|exist|noexist]" : "key BYTES"}`)
+      .argument("<target>", "OBJECT.o MAP, or a pin DIR/MAP")
+      .argument("[words...]", "map name (for an object) then key/value bytes")
+      .option("-j, --json", "JSON output")
+      .action((target: string, words: string[], o: { json?: boolean }) => {
+        setFile(target);
+        const isPin = !/\.o$/.test(target);
+        setStatus(mapCommand(op, target, isPin ? undefined : words[0], isPin ? words : words.slice(1), o, io));
+      });
+  }
+
+  program
+    .command("btf")
+    .description("BTF of an object file")
+    .command("dump")
+    .description("dump all BTF types (bpftool btf dump file X.o)")
+    .argument("<object>", "ELF object")
+    .option("-j, --json", "JSON output")
+    .action((file: string, o: { json?: boolean }) => setFile(file) ?? setStatus(btfDump(file, o, io)));
+
+  program
+    .command("feature")
+    .description("program types, map types and helpers tsbpf supports (like bpftool feature probe)")
+    .option("-j, --json", "JSON output")
+    .action((o: { json?: boolean }) => setStatus(feature(o, io)));
+
+  // tsbpf filter / tsbpf cbpf (src/cli/commands/filter.ts, cbpf.ts), loaded on use.
+  const count = (_v: string, n: number): number => n + 1;
+  const runOpts = (c: Command): Command =>
+    c
+      .option("-r, --read <file>", "read packets from a pcap or pcapng file ('-' for stdin)")
+      .option("-w, --write <file>", "write the matching packets to a pcap file ('-' for stdout)")
+      .option("-c, --count <n>", "stop after N matching packets")
+      .addOption(new Option("--engine <engine>", "what runs the filter").choices(["auto", "interp", "js", "ebpf"]).default("auto"))
+      .option("--pcapng", "write pcapng instead of pcap")
+      .option("--nano", "nanosecond timestamps in the written pcap")
+      .option("--no-progress", "no progress bar on stderr")
+      .option("-q, --quiet", "print no summary");
+  runOpts(
+    program
+      .command("filter")
+      .description("compile a tcpdump filter expression: list it (-d, -dd, -ddd) or run it over a capture (-r, -w, -c)")
+      .argument("[expression...]", "pcap-filter(7) expression; its words are joined, as tcpdump does (use -- before a leading '-')")
+      .option("-d, --dump", "print the program as tcpdump -d; -dd: as C; -ddd: as decimal numbers", count, 0)
+      .option("-O, --no-optimize", "do not optimise (tcpdump -O)")
+      .option("-F, --file <file>", "read the expression from a file")
+      .option("-y, --linktype <type>", "link type for -d without -r: EN10MB (default), RAW, LINUX_SLL, LINUX_SLL2, NULL, LOOP, IPV4, IPV6")
+      .option("-s, --snaplen <n>", "the value returned for a match (default: the capture's snapshot length, else 262144)"),
+  ).action((words: string[], o: Record<string, unknown>) =>
+    setStatus(import("./commands/filter.js").then((m) => m.filterCommand(words, o, io))),
+  );
+  runOpts(
+    program
+      .command("cbpf")
+      .description("a classic BPF program (tcpdump -dd/-ddd text or raw bytes): list, check, convert to eBPF, or run it over a capture")
+      .argument("<file>", "program file")
+      .option("-d, --dump", "print it as tcpdump -d (default); -dd: as C; -ddd: as decimal numbers", count, 0)
+      .option("--check", "run the kernel's checker (bpf_check_classic) and libpcap's validator")
+      .option("--convert", "print the eBPF the kernel converts it to (bpf_convert_filter)")
+      .option("-o, --output <file>", "write it as raw struct sock_filter bytes")
+      .option("--big-endian", "raw bytes in big-endian order")
+      .addOption(new Option("--format <format>", "input format").choices(["auto", "text", "raw"]).default("auto")),
+  ).action((file: string, o: Record<string, unknown>) =>
+    setFile(file) ?? setStatus(import("./commands/cbpf.js").then((m) => m.cbpfCommand(file, o, io))),
+  );
 
   return program;
 }

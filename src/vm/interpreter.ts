@@ -127,6 +127,10 @@ export class Machine {
   private rdHi = 0;
   private wrLo = 0;
   private wrHi = 0;
+  private rd2Lo = 0;
+  private rd2Hi = 0;
+  private wr2Lo = 0;
+  private wr2Hi = 0;
   private cacheGen = -1;
   private readonly helperCtx: HelperContext;
 
@@ -222,24 +226,27 @@ export class Machine {
    * address, or -1 after recording a fault. Refreshes the one-entry caches.
    */
   private resolve(lo: number, hi: number, off: number, size: number, write: boolean, pc: number): number {
-    const addr = fromHalves(lo, hi) + BigInt(off);
-    const a = Number(BigInt.asUintN(64, addr));
-    const region = hi === 0 && a < 2 ** 32 ? this.space.find(a, size) : undefined;
-    const addrHex = `0x${BigInt.asUintN(64, addr).toString(16)}`;
-    if (region === undefined) {
-      const near = hi === 0 ? this.space.find(a, 1) : undefined;
-      const why = near === undefined ? "no mapped region" : `crosses the end of ${near.name} [0x${near.start.toString(16)}, 0x${near.end.toString(16)})`;
-      this.setFault(write ? "write" : "read", pc, `invalid ${write ? "write" : "read"} of ${size} bytes at ${addrHex}: ${why}`, BigInt.asUintN(64, addr), size);
+    // With a zero upper half the address is exact in a double; anything else cannot be
+    // mapped (a wrap from a negative pointer lands below the 64 KiB NULL guard).
+    const a = (lo >>> 0) + off;
+    const region = hi === 0 && a >= 0 ? this.space.find(a, size) : undefined;
+    if (region === undefined || (write && !region.writable)) {
+      const addr = BigInt.asUintN(64, fromHalves(lo, hi) + BigInt(off));
+      const addrHex = `0x${addr.toString(16)}`;
+      const near = region ?? (hi === 0 && a >= 0 ? this.space.find(a, 1) : undefined);
+      const why = region !== undefined ? `${region.name} is read-only` : near === undefined ? "no mapped region" : `crosses the end of ${near.name} [0x${near.start.toString(16)}, 0x${near.end.toString(16)})`;
+      this.setFault(write ? "write" : "read", pc, `invalid ${write ? "write" : "read"} of ${size} bytes at ${addrHex}: ${why}`, addr, size);
       return -1;
     }
-    if (write && !region.writable) {
-      this.setFault("write", pc, `invalid write of ${size} bytes at ${addrHex}: ${region.name} is read-only`, BigInt(a), size);
-      return -1;
-    }
+    // Two-entry caches per direction: programs alternate between ctx, packet and map values.
     if (write) {
+      this.wr2Lo = this.wrLo;
+      this.wr2Hi = this.wrHi;
       this.wrLo = region.start;
       this.wrHi = region.end;
     } else {
+      this.rd2Lo = this.rdLo;
+      this.rd2Hi = this.rdHi;
       this.rdLo = region.start;
       this.rdHi = region.end;
     }
@@ -358,8 +365,13 @@ export class Machine {
     const sHi = this.stack.end;
     if (this.cacheGen !== space.generation) {
       this.rdLo = this.rdHi = this.wrLo = this.wrHi = 0;
+      this.rd2Lo = this.rd2Hi = this.wr2Lo = this.wr2Hi = 0;
       this.cacheGen = space.generation;
     }
+    let rd2Lo = this.rd2Lo;
+    let rd2Hi = this.rd2Hi;
+    let wr2Lo = this.wr2Lo;
+    let wr2Hi = this.wr2Hi;
     let rdLo = this.rdLo;
     let rdHi = this.rdHi;
     let wrLo = this.wrLo;
@@ -732,11 +744,13 @@ export class Machine {
           const o = OP[pc]!;
           const size = (o & 0x18) === 0x10 ? 1 : (o & 0x18) === 0x08 ? 2 : (o & 0x18) === 0 ? 4 : 8;
           let a = (R[s]! >>> 0) + OFF[pc]!;
-          if (H[s] !== 0 || !((a >= sLo && a + size <= sHi) || (a >= rdLo && a + size <= rdHi))) {
+          if (H[s] !== 0 || !((a >= sLo && a + size <= sHi) || (a >= rdLo && a + size <= rdHi) || (a >= rd2Lo && a + size <= rd2Hi))) {
             a = this.resolve(R[s]!, H[s]!, OFF[pc]!, size, false, pc);
             if (a < 0) { status = ST_FAULT; break run; }
             rdLo = this.rdLo;
             rdHi = this.rdHi;
+            rd2Lo = this.rd2Lo;
+            rd2Hi = this.rd2Hi;
           }
           switch (o) {
             case 0x71: R[d] = u8[a]!; H[d] = 0; break;
@@ -754,11 +768,13 @@ export class Machine {
           const o = OP[pc]!;
           const size = o === 0x73 ? 1 : o === 0x6b ? 2 : o === 0x63 ? 4 : 8;
           let a = (R[d]! >>> 0) + OFF[pc]!;
-          if (H[d] !== 0 || !((a >= sLo && a + size <= sHi) || (a >= wrLo && a + size <= wrHi))) {
+          if (H[d] !== 0 || !((a >= sLo && a + size <= sHi) || (a >= wrLo && a + size <= wrHi) || (a >= wr2Lo && a + size <= wr2Hi))) {
             a = this.resolve(R[d]!, H[d]!, OFF[pc]!, size, true, pc);
             if (a < 0) { status = ST_FAULT; break run; }
             wrLo = this.wrLo;
             wrHi = this.wrHi;
+            wr2Lo = this.wr2Lo;
+            wr2Hi = this.wr2Hi;
           }
           switch (o) {
             case 0x73: u8[a] = R[s]!; break;
@@ -772,11 +788,13 @@ export class Machine {
         case 0xc3: case 0xdb: {
           const size = OP[pc] === 0xdb ? 8 : 4;
           let a = (R[d]! >>> 0) + OFF[pc]!;
-          if (H[d] !== 0 || !((a >= sLo && a + size <= sHi) || (a >= wrLo && a + size <= wrHi))) {
+          if (H[d] !== 0 || !((a >= sLo && a + size <= sHi) || (a >= wrLo && a + size <= wrHi) || (a >= wr2Lo && a + size <= wr2Hi))) {
             a = this.resolve(R[d]!, H[d]!, OFF[pc]!, size, true, pc);
             if (a < 0) { status = ST_FAULT; break run; }
             wrLo = this.wrLo;
             wrHi = this.wrHi;
+            wr2Lo = this.wr2Lo;
+            wr2Hi = this.wr2Hi;
           }
           if (a % size !== 0) {
             this.setFault("misaligned_atomic", pc, `misaligned atomic access of ${size} bytes at 0x${a.toString(16)}`, BigInt(a), size);
@@ -817,7 +835,8 @@ export class Machine {
           u8 = space.u8;
           dv = space.view;
           if (this.cacheGen !== space.generation) {
-            rdLo = rdHi = wrLo = wrHi = 0;
+            rdLo = rdHi = wrLo = wrHi = rd2Lo = rd2Hi = wr2Lo = wr2Hi = 0;
+            this.rdLo = this.rdHi = this.wrLo = this.wrHi = this.rd2Lo = this.rd2Hi = this.wr2Lo = this.wr2Hi = 0;
             this.cacheGen = space.generation;
           }
           break;
@@ -863,7 +882,8 @@ export class Machine {
           u8 = space.u8;
           dv = space.view;
           if (this.cacheGen !== space.generation) {
-            rdLo = rdHi = wrLo = wrHi = 0;
+            rdLo = rdHi = wrLo = wrHi = rd2Lo = rd2Hi = wr2Lo = wr2Hi = 0;
+            this.rdLo = this.rdHi = this.wrLo = this.wrHi = this.rd2Lo = this.rd2Hi = this.wr2Lo = this.wr2Hi = 0;
             this.cacheGen = space.generation;
           }
           break;
@@ -943,6 +963,10 @@ export class Machine {
     this.rdHi = rdHi;
     this.wrLo = wrLo;
     this.wrHi = wrHi;
+    this.rd2Lo = rd2Lo;
+    this.rd2Hi = rd2Hi;
+    this.wr2Lo = wr2Lo;
+    this.wr2Hi = wr2Hi;
     this.pc = pc;
     this.executed = n;
     if (status === ST_EXIT && this.baseDepth === 0) this.done = true;
