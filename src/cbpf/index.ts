@@ -10,3 +10,5 @@ export * from "./check.js";
 export * from "./interp.js";
 export * from "./convert.js";
 export * from "./jsgen.js";
+export * from "./ebpf-filter.js";
+export * from "./filter/index.js";

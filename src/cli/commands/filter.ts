@@ -1,0 +1,309 @@
+/**
+ * `tsbpf filter EXPR`: the tcpdump/libpcap filter language.
+ *
+ *   tsbpf filter -d 'ip and tcp port 8080'          listing (-dd: C array, -ddd: decimal), as tcpdump -d
+ *   tsbpf filter EXPR -r in.pcap[ng] [-w out.pcap]  count (and write) the matching packets, as tcpdump -r -w
+ *
+ * The expression is compiled as tcpdump compiles it for the file (its link type and
+ * snapshot length; Ethernet and 262144 for -d without -r), so `-d` listings and
+ * verdicts equal tcpdump's. `--engine` chooses what runs it: the cBPF interpreter
+ * (interp), the JavaScript-compiled filter (js), the kernel's cBPF->eBPF conversion on
+ * the eBPF interpreter (ebpf), or js where possible (auto, the default). A progress
+ * bar goes to stderr for large files when stderr is a terminal.
+ *
+ * The capture loop (runCapture) is shared with `tsbpf cbpf -r`.
+ */
+import { createWriteStream, statSync, type WriteStream } from "node:fs";
+import { once } from "node:events";
+import {
+  CbpfProgram,
+  EbpfFilter,
+  compileFilter,
+  compileFilterExpression,
+  formatC,
+  formatDecimal,
+  formatListing,
+  FilterError,
+  type CbpfFilter,
+  type FilterCompileOptions,
+  type SockFilter,
+} from "../../cbpf/index.js";
+import { CaptureReader, LINKTYPE_ETHERNET, PacketRecord, PcapWriter, PcapngWriter, linktypeFromName, linktypeName } from "../../pcap/index.js";
+import { readFileChunks } from "../../pcap/node.js";
+import { PcapError } from "../../errors/index.js";
+import { CliFailure, nodeIo, readInput, type CliIo } from "../io.js";
+
+export type EngineName = "auto" | "interp" | "js" | "ebpf";
+
+export interface FilterCommandOptions {
+  dump?: number;
+  /** false with -O / --no-optimize. */
+  optimize?: boolean;
+  read?: string;
+  write?: string;
+  count?: string;
+  file?: string;
+  engine?: string;
+  linktype?: string;
+  snaplen?: string;
+  pcapng?: boolean;
+  nano?: boolean;
+  progress?: boolean;
+  quiet?: boolean;
+}
+
+/** A Commander argParser that counts repetitions (-d, -dd, -ddd). */
+export const increment = (_v: unknown, prev: number): number => prev + 1;
+
+const DESCRIPTIONS: Readonly<Record<number, string>> = {
+  0: "BSD loopback", 1: "Ethernet", 101: "Raw IP", 108: "OpenBSD loopback", 113: "Linux cooked v1", 228: "Raw IPv4", 229: "Raw IPv6", 276: "Linux cooked v2",
+};
+
+export function parseEngine(v: string | undefined): EngineName {
+  const e = v ?? "auto";
+  if (e !== "auto" && e !== "interp" && e !== "js" && e !== "ebpf") throw new CliFailure(`unknown engine '${e}' (auto, interp, js, ebpf)`);
+  return e;
+}
+
+/** Prepares a program on an engine. */
+export function makeEngine(prog: readonly SockFilter[], engine: EngineName): CbpfFilter {
+  switch (engine) {
+    case "ebpf":
+      return new EbpfFilter(prog);
+    case "interp":
+      return new CbpfProgram(prog);
+    default:
+      return compileFilter(prog, { engine });
+  }
+}
+
+export function positiveInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new CliFailure(`${name} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+/** The listing in tcpdump's -d (1), -dd (2) or -ddd (3 or more) form. */
+export function formatDump(prog: readonly SockFilter[], level: number): string {
+  return level === 1 ? formatListing(prog) : level === 2 ? formatC(prog) : formatDecimal(prog);
+}
+
+/** A minimal progress bar on stderr: `[#####-----]  42%  1,234,567 packets, 301 matched`. */
+class Progress {
+  private last = 0;
+  private shown = false;
+  constructor(
+    private readonly total: number,
+    private readonly write: (s: string) => void,
+  ) {}
+  update(bytes: number, packets: number, matched: number): void {
+    const now = Date.now();
+    if (now - this.last < 100) return;
+    this.last = now;
+    const frac = Math.min(1, bytes / this.total);
+    const width = 30;
+    const full = Math.round(frac * width);
+    const bar = "#".repeat(full) + "-".repeat(width - full);
+    this.write(`\r[${bar}] ${String(Math.floor(frac * 100)).padStart(3)}%  ${packets.toLocaleString("en-US")} packets, ${matched.toLocaleString("en-US")} matched`);
+    this.shown = true;
+  }
+  done(): void {
+    if (this.shown) this.write("\r\x1b[K");
+  }
+}
+
+export interface CaptureRunOptions {
+  readonly input: string;
+  readonly output?: string | undefined;
+  readonly limit?: number | undefined;
+  readonly pcapng?: boolean | undefined;
+  readonly nano?: boolean | undefined;
+  readonly progress?: boolean | undefined;
+  readonly quiet?: boolean | undefined;
+}
+
+/** Chunks of a file, or of stdin for "-". */
+async function* inputChunks(path: string): AsyncGenerator<Uint8Array> {
+  if (path !== "-") {
+    yield* readFileChunks(path);
+    return;
+  }
+  for await (const c of process.stdin) yield new Uint8Array(c as Buffer);
+}
+
+type Sink = { stream: WriteStream | NodeJS.WriteStream; needDrain: boolean; writer: PcapWriter | PcapngWriter | undefined };
+
+/**
+ * Streams a capture through the filter built by `filterFor(linktype, snaplen)`
+ * (called once per link type), writes the matching packets when `output` is set, and
+ * reports like tcpdump. Returns the exit status.
+ */
+export async function runCapture(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: number) => CbpfFilter, io: CliIo): Promise<number> {
+  if (o.input !== "-") {
+    try {
+      statSync(o.input);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      throw new CliFailure(`cannot read capture '${o.input}': ${code === "ENOENT" ? "no such file" : String(e)}`);
+    }
+  }
+  const size = o.input === "-" ? 0 : statSync(o.input).size;
+  const errTty = io === nodeIo && process.stderr.isTTY === true;
+  const progress = (o.progress ?? true) && errTty && size >= 16 << 20 ? new Progress(size, (s) => io.err(s)) : undefined;
+  const reader = new CaptureReader();
+  const rec = new PacketRecord();
+  const filters = new Map<number, CbpfFilter>();
+  let sink: Sink | undefined;
+  let outLinktype = -1;
+  let total = 0;
+  let matched = 0;
+  let bytes = 0;
+  let announced = false;
+  const openSink = (linktype: number, snaplen: number): Sink => {
+    const path = o.output!;
+    const stream = path === "-" ? process.stdout : createWriteStream(path);
+    const s: Sink = { stream, needDrain: false, writer: undefined };
+    const push = (c: Uint8Array): void => {
+      if (!stream.write(c)) s.needDrain = true;
+    };
+    s.writer = o.pcapng
+      ? new PcapngWriter(push, { interfaces: [{ linktype, snaplen, tsresol: o.nano ? 9 : 6 }], userappl: "tsbpf" })
+      : new PcapWriter(push, { linktype, snaplen, nanosecond: o.nano === true });
+    return s;
+  };
+  const limit = o.limit ?? Infinity;
+  let stopped = false;
+  const consume = (): void => {
+    while (!stopped && reader.nextInto(rec)) {
+      total++;
+      let f = filters.get(rec.linktype);
+      const iface = reader.interfaces[rec.interfaceId];
+      const snaplen = iface === undefined || iface.snaplen === 0 || iface.snaplen > 262144 ? 262144 : iface.snaplen;
+      if (!announced && o.quiet !== true) {
+        announced = true;
+        io.err(`reading from file ${o.input === "-" ? "-" : o.input}, link-type ${linktypeName(rec.linktype)} (${DESCRIPTIONS[rec.linktype] ?? linktypeName(rec.linktype)}), snapshot length ${snaplen}\n`);
+      }
+      if (f === undefined) {
+        f = filterFor(rec.linktype, snaplen);
+        filters.set(rec.linktype, f);
+      }
+      if (f.run(rec.buffer, rec.len, rec.caplen, rec.dataOffset) === 0) continue;
+      matched++;
+      if (o.output !== undefined) {
+        if (sink === undefined) {
+          sink = openSink(rec.linktype, snaplen);
+          outLinktype = rec.linktype;
+        } else if (!o.pcapng && rec.linktype !== outLinktype) {
+          throw new CliFailure(`packet ${rec.index}: link type ${linktypeName(rec.linktype)} differs from the first packet's (${linktypeName(outLinktype)}); write pcapng (--pcapng) instead`);
+        }
+        sink.writer!.write(rec);
+      }
+      if (matched >= limit) stopped = true;
+    }
+  };
+  try {
+    for await (const chunk of inputChunks(o.input)) {
+      bytes += chunk.length;
+      reader.push(chunk);
+      consume();
+      progress?.update(bytes, total, matched);
+      if (stopped) break;
+      const s = sink as Sink | undefined;
+      if (s !== undefined && s.needDrain) {
+        s.needDrain = false;
+        await once(s.stream, "drain");
+      }
+    }
+    if (!stopped) {
+      reader.end();
+      consume();
+    }
+    // No packets: still compile for the capture's link type, so a bad expression is reported.
+    const first = reader.interfaces[0];
+    if (filters.size === 0 && first !== undefined) filterFor(first.linktype, first.snaplen === 0 || first.snaplen > 262144 ? 262144 : first.snaplen);
+  } catch (e) {
+    if (e instanceof PcapError) throw new CliFailure(`${o.input}: ${e.message}`);
+    throw e;
+  } finally {
+    progress?.done();
+    for (const f of filters.values()) if (f instanceof EbpfFilter) f.close();
+  }
+  if (o.output !== undefined) {
+    // An empty result still gets a file with a header, as tcpdump -w writes one.
+    const s: Sink = sink ?? openSink(reader.interfaces[0]?.linktype ?? LINKTYPE_ETHERNET, 262144);
+    s.writer!.close();
+    if (s.stream !== process.stdout) {
+      (s.stream as WriteStream).end();
+      await once(s.stream, "finish");
+    }
+  }
+  if (o.quiet !== true) (o.output === "-" ? io.err : io.out)(`${matched} of ${total} packets matched\n`);
+  return 0;
+}
+
+/** -y/--linktype: a LINKTYPE name (EN10MB, RAW, LINUX_SLL2, ...) or number. */
+export function parseLinktype(v: string | undefined): number {
+  if (v === undefined) return LINKTYPE_ETHERNET;
+  if (/^\d+$/.test(v)) return Number(v);
+  const n = linktypeFromName(v);
+  if (n === undefined) throw new CliFailure(`unknown link type '${v}' (EN10MB, RAW, NULL, LOOP, LINUX_SLL, LINUX_SLL2, IPV4, IPV6 or a number)`);
+  return n;
+}
+
+/** The header of a capture: its first interface's link type and snapshot length. */
+async function captureHeader(path: string): Promise<{ linktype: number; snaplen: number }> {
+  const reader = new CaptureReader();
+  const rec = new PacketRecord();
+  for await (const chunk of inputChunks(path)) {
+    reader.push(chunk);
+    reader.nextInto(rec);
+    if (reader.interfaces.length > 0) break;
+  }
+  const i = reader.interfaces[0];
+  if (i === undefined) throw new CliFailure(`${path}: no interface description (empty capture?)`);
+  return { linktype: i.linktype, snaplen: i.snaplen === 0 || i.snaplen > 262144 ? 262144 : i.snaplen };
+}
+
+function describe(e: FilterError): string {
+  const prefix = e.reason === "syntax" ? "can't parse filter expression: " : "";
+  return `${prefix}${e.message}\n  ${e.caret().split("\n").join("\n  ")}`;
+}
+
+export async function filterCommand(words: readonly string[], opts: FilterCommandOptions, io: CliIo): Promise<number> {
+  let expr = words.join(" ");
+  if (opts.file !== undefined) {
+    if (words.length > 0) throw new CliFailure("give the expression either as arguments or with -F, not both");
+    expr = new TextDecoder().decode(readInput(io, opts.file, "filter file")).replace(/#[^\n]*/g, "").trim();
+  }
+  const engine = parseEngine(opts.engine);
+  const limit = positiveInt(opts.count, "-c");
+  const snaplen = positiveInt(opts.snaplen, "--snaplen");
+  const compileOpts = (linktype: number, snap: number): FilterCompileOptions => ({ linktype, snaplen: snaplen ?? snap, optimize: opts.optimize !== false });
+  const compile = (linktype: number, snap: number): SockFilter[] => {
+    try {
+      return compileFilterExpression(expr, compileOpts(linktype, snap));
+    } catch (e) {
+      if (e instanceof FilterError) throw new CliFailure(describe(e));
+      throw e;
+    }
+  };
+  const dump = opts.dump ?? 0;
+  if (dump > 0) {
+    const hdr = opts.read !== undefined ? await captureHeader(opts.read) : { linktype: parseLinktype(opts.linktype), snaplen: 262144 };
+    io.out(formatDump(compile(hdr.linktype, hdr.snaplen), dump));
+    return 0;
+  }
+  if (opts.read === undefined) {
+    // Without a capture: check the expression and say how long the program is.
+    const prog = compile(parseLinktype(opts.linktype), 262144);
+    io.out(`${prog.length} instructions (use -d to list them, -r FILE to run them)\n`);
+    return 0;
+  }
+  if (opts.linktype !== undefined) throw new CliFailure("-y/--linktype applies to -d without -r; with -r the capture's link type is used");
+  return runCapture(
+    { input: opts.read, output: opts.write, limit, pcapng: opts.pcapng, nano: opts.nano, progress: opts.progress, quiet: opts.quiet },
+    (linktype, snap) => makeEngine(compile(linktype, snap), engine),
+    io,
+  );
+}
