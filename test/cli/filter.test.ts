@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { main } from "../../src/cli/main.js";
 import { nodeIo, type CliIo } from "../../src/cli/io.js";
-import { readCapture } from "../../src/pcap/index.js";
+import { PcapWriter, collectBytes, readCapture } from "../../src/pcap/index.js";
+import { CbpfProgram, compileFilterExpression } from "../../src/cbpf/index.js";
 import { HAVE_SHARED, PCAP_DIR, needShared, readSharedText } from "../pcap/fixtures.js";
 
 async function cli(args: string[]): Promise<{ status: number; out: string; err: string }> {
@@ -160,4 +161,35 @@ test("cbpf: loads -dd/-ddd text and raw bytes; lists, checks, converts, runs", n
   r = await cli(["cbpf", garbage]);
   assert.equal(r.status, 1);
   assert.match(r.err, /garbage\.txt: line 1: expected \{ code, jt, jf, k \}/);
+});
+
+test("filter on big-endian and nanosecond captures, and on a truncated one", needShared, async () => {
+  const src = readCapture(new Uint8Array(readFileSync(MIXED))).packets;
+  const be = join(dir, "be-nano.pcap");
+  writeFileSync(be, collectBytes((sink) => {
+    const w = new PcapWriter(sink, { linktype: 1, snaplen: 262144, nanosecond: true, littleEndian: false });
+    for (const p of src) w.write(p);
+    w.close();
+  }));
+  let r = await cli(["filter", "ip and tcp port 8080", "-r", be, "-w", join(dir, "be-out.pcap")]);
+  assert.equal(r.status, 0, r.err);
+  assert.equal(r.out, "301 of 10000 packets matched\n");
+  // A nanosecond file written with --nano keeps its resolution (the fast path copies records).
+  const nano = join(dir, "le-nano.pcap");
+  writeFileSync(nano, collectBytes((sink) => {
+    const w = new PcapWriter(sink, { linktype: 1, snaplen: 262144, nanosecond: true });
+    for (const p of src) w.write(p);
+    w.close();
+  }));
+  r = await cli(["filter", "tcp", "-r", nano, "-w", join(dir, "nano-out.pcap"), "--nano"]);
+  assert.equal(r.out, "4617 of 10000 packets matched\n");
+  const back = readCapture(new Uint8Array(readFileSync(join(dir, "nano-out.pcap"))));
+  assert.equal(back.interfaces[0]!.tsresol, 9);
+  const tcp = new CbpfProgram(compileFilterExpression("tcp"));
+  assert.deepEqual(back.packets.map((p) => p.timestampNs), src.filter((p) => tcp.matches(p)).map((p) => p.timestampNs));
+  const cut = join(dir, "cut.pcap");
+  writeFileSync(cut, readFileSync(MIXED).subarray(0, 100000));
+  r = await cli(["filter", "tcp", "-r", cut]);
+  assert.equal(r.status, 1);
+  assert.match(r.err, /cut\.pcap: truncated pcap record/);
 });
