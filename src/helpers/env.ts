@@ -4,7 +4,7 @@
  * packet behind a ctx, and programs by id (tail calls, prog arrays).
  */
 import type { AddressSpace, PredecodedProgram } from "../vm/index.js";
-import type { SkBuff, XdpBuff } from "../progtypes/index.js";
+import type { ProgramTypeName, SkBuff, XdpBuff } from "../progtypes/index.js";
 
 export interface TaskContext {
   pid: number;
@@ -53,6 +53,13 @@ export interface HelperEnv {
   readonly redirect: RedirectState;
   /** Whether the program is XDP (bpf_redirect returns XDP_REDIRECT, else TC_ACT_REDIRECT). */
   readonly xdp: boolean;
+  /**
+   * The program type the helpers serve. Several helpers have one implementation per
+   * program type in the kernel (bpf_perf_event_output: bpf_xdp_event_output,
+   * bpf_skb_event_output, the tracing variant; bpf_redirect: XDP or tc); undefined
+   * behaves like a tracing program.
+   */
+  readonly progType?: ProgramTypeName;
   /** The helper ids the current program type may call; undefined = all. */
   readonly allowed?: ReadonlySet<number>;
 }

@@ -2,4 +2,5 @@
 export * from "./ids.generated.js";
 export * from "./env.js";
 export * from "./implementations.js";
-export { bpfFormat } from "./printf.js";
+export { bpfFormat, FormatError, type FormatResult } from "./printf.js";
+export * from "./allowed.js";

@@ -3,3 +3,4 @@ export * from "./types.js";
 export * from "./ctx.js";
 export * from "./xdp.js";
 export * from "./skb.js";
+export * from "./info.js";

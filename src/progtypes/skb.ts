@@ -1,11 +1,20 @@
 /**
  * Socket buffers: the __sk_buff a program sees and BPF_PROG_TEST_RUN for the skb
- * program types, following net/bpf/test_run.c (bpf_prog_test_run_skb): the input
- * must hold an Ethernet header; eth_type_trans sets protocol and pkt_type and pulls the
- * header, so socket filters and cgroup skb programs see data at the network header,
- * while tc programs (SCHED_CLS/SCHED_ACT, is_l2) get it pushed back. The device is
- * loopback (ifindex 1) unless ctx_in names another. data_out always starts at the
- * Ethernet header; ctx_out carries the fields convert_skb_to___skb copies back.
+ * program types, following net/bpf/test_run.c (bpf_prog_test_run_skb):
+ *
+ *  - the input must hold an Ethernet header; eth_type_trans on the loopback device
+ *    (ifindex 1, the only device) sets protocol and pkt_type and pulls the header, so
+ *    socket filters and cgroup skb programs see data at the network header, while tc
+ *    programs (SCHED_CLS/SCHED_ACT, is_l2) get it pushed back;
+ *  - the skb belongs to a dummy socket whose family and addresses come from the
+ *    packet (AF_INET: local_ip4 = saddr, remote_ip4 = daddr; AF_INET6 likewise);
+ *  - ctx_in may set mark, priority, ingress_ifindex, ifindex (1 or a missing device:
+ *    -ENODEV), cb, tstamp, wire_len, gso_segs, gso_size, hwtstamp; every other byte
+ *    must be zero (-EINVAL). Without ctx_in, wire_len (qdisc_skb_cb's pkt_len) is 0;
+ *  - data_out starts at the Ethernet header; for the types that are not is_l2 the
+ *    kernel pushes the header back zeroed;
+ *  - ctx_out is ctx_in with mark, priority, ingress_ifindex, ifindex, tstamp, cb,
+ *    wire_len, gso_segs and hwtstamp written back (convert_skb_to___skb).
  */
 import type { AddressSpace, Region } from "../vm/index.js";
 import { SK_BUFF, fieldOf } from "./ctx.js";
@@ -13,19 +22,36 @@ import { SK_BUFF, fieldOf } from "./ctx.js";
 export const ETH_HLEN = 14;
 /** NET_SKB_PAD + NET_IP_ALIGN: headroom in front of the frame. */
 const SKB_HEADROOM = 64 + 2;
+/** SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) on x86-64. */
 const SKB_TAILROOM = 320;
+const PAGE_SIZE = 4096;
+/** Largest data_in: bpf_test_init's PAGE_SIZE - headroom - tailroom. */
+export const SKB_MAX_DATA = PAGE_SIZE - SKB_HEADROOM - SKB_TAILROOM;
 const EINVAL = 22;
 const EFAULT = 14;
+const ENODEV = 19;
+const E2BIG = 7;
 
 const PACKET_HOST = 0;
 const PACKET_BROADCAST = 1;
 const PACKET_MULTICAST = 2;
 const PACKET_OTHERHOST = 3;
+const ETH_P_IP = 0x0800;
+const ETH_P_IPV6 = 0x86dd;
+const AF_INET = 2;
+const AF_INET6 = 10;
+const LOOPBACK_IFINDEX = 1;
+/** GSO_LEGACY_MAX_SIZE and GSO_MAX_SEGS (include/linux/netdevice.h). */
+const GSO_LEGACY_MAX_SIZE = 65536;
+const GSO_MAX_SEGS = 65535;
+/** BPF_HDR_START_MAC / BPF_HDR_START_NET (bpf_skb_load_bytes_relative). */
+export const BPF_HDR_START_MAC = 0;
+export const BPF_HDR_START_NET = 1;
 
-/** Fields of __sk_buff a ctx_in may set (convert___skb_to_skb); all others must be zero. */
-const CTX_IN_FIELDS = ["mark", "priority", "ifindex", "cb[0]", "cb[1]", "cb[2]", "cb[3]", "cb[4]", "tstamp", "wire_len", "gso_segs", "gso_size", "hwtstamp"];
-/** Fields copied back into ctx_out (convert_skb_to___skb). */
-const CTX_OUT_FIELDS = ["mark", "priority", "ifindex", "cb[0]", "cb[1]", "cb[2]", "cb[3]", "cb[4]", "tstamp", "wire_len", "gso_segs", "gso_size", "hwtstamp"];
+/** Fields of __sk_buff a ctx_in may set (convert___skb_to_skb); every other byte must be zero. */
+const CTX_IN_FIELDS = ["mark", "priority", "ingress_ifindex", "ifindex", "cb[0]", "cb[1]", "cb[2]", "cb[3]", "cb[4]", "tstamp", "wire_len", "gso_segs", "gso_size", "hwtstamp"];
+/** Fields written back into ctx_out (convert_skb_to___skb). */
+const CTX_OUT_FIELDS = ["mark", "priority", "ingress_ifindex", "ifindex", "cb[0]", "cb[1]", "cb[2]", "cb[3]", "cb[4]", "tstamp", "wire_len", "gso_segs", "hwtstamp"];
 
 export class SkbError extends Error {
   readonly errno: number;
@@ -52,11 +78,16 @@ export class SkBuff {
   data: number;
   dataEnd: number;
   private readonly l2: boolean;
+  /** The __sk_buff given as ctx_in, zero-extended (ctx_out starts from it). */
+  private readonly ctxIn: Uint8Array | undefined;
 
   constructor(space: AddressSpace, dataIn: Uint8Array, opts: SkBuffOptions) {
     if (dataIn.length < ETH_HLEN) throw new SkbError(`data_in of ${dataIn.length} bytes is shorter than an Ethernet header`, -EINVAL);
+    if (dataIn.length > SKB_MAX_DATA) throw new SkbError(`data_in of ${dataIn.length} bytes exceeds ${SKB_MAX_DATA} (one page with the skb's headroom and tailroom)`, -EINVAL);
+    const ctxIn = opts.ctxIn === undefined ? undefined : checkCtxIn(opts.ctxIn, dataIn.length);
     this.space = space;
     this.l2 = opts.l2;
+    this.ctxIn = ctxIn;
     this.buffer = space.map(SKB_HEADROOM + dataIn.length + SKB_TAILROOM, { name: "skb data", kind: "packet", align: 64 });
     this.macHeader = this.buffer.start + SKB_HEADROOM;
     this.networkHeader = this.macHeader + ETH_HLEN;
@@ -67,36 +98,38 @@ export class SkBuff {
     const v = space.view;
     const c = this.ctx.start;
     const set = (name: string, value: number) => v.setUint32(c + fieldOf(SK_BUFF, name).offset, value >>> 0, true);
+    if (ctxIn !== undefined) {
+      for (const name of CTX_IN_FIELDS) {
+        const f = fieldOf(SK_BUFF, name);
+        space.u8.set(ctxIn.subarray(f.offset, f.offset + f.size), c + f.offset);
+      }
+      // qdisc_skb_cb(skb)->pkt_len: the given wire_len, or the packet length.
+      if (v.getUint32(c + fieldOf(SK_BUFF, "wire_len").offset, true) === 0) set("wire_len", dataIn.length);
+    }
     // eth_type_trans: protocol (kept in network order, as skb->protocol is __be16) and pkt_type.
+    const ethertype = (dataIn[12]! << 8) | dataIn[13]!;
     set("protocol", dataIn[12]! | (dataIn[13]! << 8));
     const dst = dataIn.subarray(0, 6);
     const broadcast = dst.every((b) => b === 0xff);
+    // The loopback device's address is all zeros.
     set("pkt_type", broadcast ? PACKET_BROADCAST : (dst[0]! & 1) !== 0 ? PACKET_MULTICAST : dst.every((b) => b === 0) ? PACKET_HOST : PACKET_OTHERHOST);
-    set("ifindex", 1);
-    set("wire_len", dataIn.length);
-    if (opts.ctxIn !== undefined) this.applyCtxIn(opts.ctxIn, dataIn.length);
+    set("ifindex", LOOPBACK_IFINDEX);
+    // The dummy socket (skb->sk): family and addresses from the packet's IP header.
+    const ip = dataIn.subarray(ETH_HLEN);
+    if (ethertype === ETH_P_IP) {
+      set("family", AF_INET);
+      if (ip.length >= 20) {
+        space.u8.set(ip.subarray(12, 16), c + fieldOf(SK_BUFF, "local_ip4").offset);
+        space.u8.set(ip.subarray(16, 20), c + fieldOf(SK_BUFF, "remote_ip4").offset);
+      }
+    } else if (ethertype === ETH_P_IPV6) {
+      set("family", AF_INET6);
+      if (ip.length >= 40) {
+        space.u8.set(ip.subarray(8, 24), c + fieldOf(SK_BUFF, "local_ip6").offset);
+        space.u8.set(ip.subarray(24, 40), c + fieldOf(SK_BUFF, "remote_ip6").offset);
+      }
+    }
     this.sync();
-  }
-
-  private applyCtxIn(ctxIn: Uint8Array, len: number): void {
-    if (ctxIn.length > SK_BUFF.size) throw new SkbError(`ctx_in of ${ctxIn.length} bytes is larger than struct __sk_buff`, -EINVAL);
-    const full = new Uint8Array(SK_BUFF.size);
-    full.set(ctxIn);
-    const allowed = new Set(CTX_IN_FIELDS);
-    for (const fld of SK_BUFF.fields) {
-      const bytes = full.subarray(fld.offset, fld.offset + fld.size);
-      if (!allowed.has(fld.name) && bytes.some((b) => b !== 0)) throw new SkbError(`ctx_in: field ${fld.name} must be zero`, -EINVAL);
-    }
-    const u32 = (o: number) => full[o]! | (full[o + 1]! << 8) | (full[o + 2]! << 16) | (full[o + 3]! << 24);
-    const wire = u32(fieldOf(SK_BUFF, "wire_len").offset) >>> 0;
-    if (wire !== 0 && wire < len) throw new SkbError("ctx_in: wire_len is smaller than the packet", -EINVAL);
-    const ifindex = u32(fieldOf(SK_BUFF, "ifindex").offset);
-    for (const name of CTX_IN_FIELDS) {
-      const fld = fieldOf(SK_BUFF, name);
-      if (name === "wire_len" && wire === 0) continue;
-      if (name === "ifindex" && ifindex === 0) continue;
-      this.space.u8.set(full.subarray(fld.offset, fld.offset + fld.size), this.ctx.start + fld.offset);
-    }
   }
 
   /** Writes len/data/data_end/data_meta and moves the accessible window of the buffer. */
@@ -118,6 +151,15 @@ export class SkBuff {
   loadBytes(offset: number, to: number, len: number): number {
     if (offset < 0 || len <= 0 || offset + len > this.len) return -EFAULT;
     this.space.u8.copyWithin(to, this.data + offset, this.data + offset + len);
+    return 0;
+  }
+
+  /** bpf_skb_load_bytes_relative: offset from the MAC or network header, at most 0xffff; -EFAULT otherwise. */
+  loadBytesRelative(offset: number, to: number, len: number, startHeader: number): number {
+    if (offset < 0 || offset > 0xffff || len <= 0) return -EFAULT;
+    const start = startHeader === BPF_HDR_START_MAC ? this.macHeader : startHeader === BPF_HDR_START_NET ? this.networkHeader : undefined;
+    if (start === undefined || start + offset + len > this.dataEnd) return -EFAULT;
+    this.space.u8.copyWithin(to, start + offset, start + offset + len);
     return 0;
   }
 
@@ -154,14 +196,22 @@ export class SkBuff {
     return ((u8[a]! << 24) | (u8[a + 1]! << 16) | (u8[a + 2]! << 8) | u8[a + 3]!) >>> 0;
   }
 
-  /** data_out: from the Ethernet header to the end (the kernel pushes the header back for non-L2 types). */
+  /**
+   * data_out: from skb->data to the end; for the types that are not is_l2 the kernel
+   * pushes ETH_HLEN bytes back and zeroes them (memset(__skb_push(skb, hh_len), 0, hh_len)).
+   */
   dataOut(): Uint8Array {
-    const start = Math.min(this.macHeader, this.data);
-    return this.space.read(start, this.dataEnd - start);
+    const body = this.space.read(this.data, this.dataEnd - this.data);
+    if (this.l2) return body;
+    const out = new Uint8Array(ETH_HLEN + body.length);
+    out.set(body, ETH_HLEN);
+    return out;
   }
 
+  /** ctx_out: ctx_in (or zeros) with the fields convert_skb_to___skb writes back. */
   ctxOut(): Uint8Array {
     const out = new Uint8Array(SK_BUFF.size);
+    if (this.ctxIn !== undefined) out.set(this.ctxIn);
     for (const name of CTX_OUT_FIELDS) {
       const fld = fieldOf(SK_BUFF, name);
       out.set(this.space.read(this.ctx.start + fld.offset, fld.size), fld.offset);
@@ -182,3 +232,31 @@ export class SkBuff {
 /** include/uapi/linux/filter.h */
 export const SKF_NET_OFF = -0x100000;
 export const SKF_LL_OFF = -0x200000;
+
+/** bpf_ctx_init + convert___skb_to_skb's checks: the ctx_in, zero-extended to struct __sk_buff. */
+function checkCtxIn(ctxIn: Uint8Array, len: number): Uint8Array {
+  if (ctxIn.length > SK_BUFF.size && ctxIn.subarray(SK_BUFF.size).some((b) => b !== 0)) {
+    throw new SkbError(`ctx_in of ${ctxIn.length} bytes is larger than struct __sk_buff and the excess is not zero`, -E2BIG);
+  }
+  const full = new Uint8Array(SK_BUFF.size);
+  full.set(ctxIn.subarray(0, SK_BUFF.size));
+  const allowed = new Uint8Array(SK_BUFF.size);
+  for (const name of CTX_IN_FIELDS) {
+    const f = fieldOf(SK_BUFF, name);
+    allowed.fill(1, f.offset, f.offset + f.size);
+  }
+  for (let i = 0; i < SK_BUFF.size; i++) {
+    if (full[i] !== 0 && allowed[i] === 0) {
+      const f = SK_BUFF.fields.find((g) => i >= g.offset && i < g.offset + g.size);
+      throw new SkbError(`ctx_in: ${f === undefined ? `byte ${i}` : `field ${f.name}`} must be zero`, -EINVAL);
+    }
+  }
+  const v = new DataView(full.buffer);
+  const ifindex = v.getUint32(fieldOf(SK_BUFF, "ifindex").offset, true);
+  if (ifindex > LOOPBACK_IFINDEX) throw new SkbError(`ctx_in: ifindex ${ifindex}: no such device (only lo, ifindex 1)`, -ENODEV);
+  const wire = v.getUint32(fieldOf(SK_BUFF, "wire_len").offset, true);
+  if (wire !== 0 && (wire < len || wire > GSO_LEGACY_MAX_SIZE)) throw new SkbError(`ctx_in: wire_len ${wire} is smaller than the packet or larger than ${GSO_LEGACY_MAX_SIZE}`, -EINVAL);
+  const segs = v.getUint32(fieldOf(SK_BUFF, "gso_segs").offset, true);
+  if (segs > GSO_MAX_SEGS) throw new SkbError(`ctx_in: gso_segs ${segs} exceeds ${GSO_MAX_SEGS}`, -EINVAL);
+  return full;
+}

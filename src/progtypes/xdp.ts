@@ -18,13 +18,21 @@ export const XDP_MAX_DATA = XDP_FRAME_SIZE - XDP_PACKET_HEADROOM - XDP_TAILROOM;
 const ETH_HLEN = 14;
 /** xdp_frame is stored in the headroom; adjust_head/meta may not eat into it (sizeof(struct xdp_frame)). */
 const XDP_FRAME_STRUCT = 40;
-/** Metadata is limited to 32 bytes (xdp_metalen_invalid). */
-const XDP_META_MAX = 32;
+/**
+ * xdp_metalen_invalid: metadata is a multiple of 4 bytes and at most
+ * type_max(skb_shared_info.meta_len), 255 (Linux >= 6.13; 32 before).
+ */
+const XDP_META_MAX = 255;
+export const xdpMetalenInvalid = (metalen: number): boolean => (metalen & 3) !== 0 || metalen > XDP_META_MAX;
+/** The only device: lo, ifindex 1, one rx queue. */
+const LOOPBACK_IFINDEX = 1;
 
 export const XDP_ACTIONS = ["XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"] as const;
 export const xdpActionName = (r: number): string => XDP_ACTIONS[r] ?? `unknown (${r})`;
 
 const EINVAL = 22;
+const EACCES = 13;
+const ENODEV = 19;
 
 export interface XdpMdIn {
   /** Offset of data from data_meta: the metadata length given in ctx_in. */
@@ -48,27 +56,42 @@ export class XdpBuff {
   private readonly hardStart: number;
   private readonly hardEnd: number;
 
+  private readonly ctxIn: Uint8Array | undefined;
+
+  /**
+   * bpf_prog_test_run_xdp: data_in lands XDP_PACKET_HEADROOM bytes into a page; a
+   * ctx_in's `data` is the length of metadata at the start of data_in, taken from the
+   * headroom (data stays at the headroom's end). The rx queue is lo's queue 0.
+   */
   constructor(space: AddressSpace, dataIn: Uint8Array, ctxIn?: Uint8Array) {
     const md = ctxIn === undefined ? undefined : readXdpMd(ctxIn);
-    const metalen = md?.data ?? 0;
+    let metalen = 0;
     if (md !== undefined) {
-      // xdp_convert_md_to_buff: egress_ifindex must be 0; data_meta must be 0; data is the metadata length.
-      if ((md.egress_ifindex ?? 0) !== 0 || (md.data_meta ?? 0) !== 0 || metalen > XDP_META_MAX || metalen > dataIn.length) throw new XdpError("ctx_in: invalid xdp_md", -EINVAL);
-      if ((md.data_end ?? dataIn.length) !== dataIn.length) throw new XdpError("ctx_in: data_end must equal the data size", -EINVAL);
+      // There can't be user-provided data before the metadata.
+      if (md.data_meta !== 0 || md.data_end > dataIn.length || md.data > md.data_end) throw new XdpError("ctx_in: data_meta must be 0 and data <= data_end <= the data_in size", -EINVAL);
+      metalen = md.data;
+      if (xdpMetalenInvalid(metalen) || metalen > XDP_PACKET_HEADROOM - XDP_FRAME_STRUCT) throw new XdpError(`ctx_in: ${metalen} bytes of metadata (a multiple of 4, at most ${XDP_PACKET_HEADROOM - XDP_FRAME_STRUCT})`, -EINVAL);
+      if (md.data_end < dataIn.length) throw new XdpError(`ctx_in: data_end ${md.data_end} < ${dataIn.length} would put the rest of data_in in fragments, which tsbpf does not support`, -EINVAL);
+      // xdp_convert_md_to_buff
+      if (md.egress_ifindex !== 0) throw new XdpError("ctx_in: egress_ifindex must be 0", -EINVAL);
+      if (md.ingress_ifindex === 0 && md.rx_queue_index !== 0) throw new XdpError("ctx_in: rx_queue_index without ingress_ifindex", -EINVAL);
+      if (md.ingress_ifindex > LOOPBACK_IFINDEX) throw new XdpError(`ctx_in: ingress_ifindex ${md.ingress_ifindex}: no such device (only lo, ifindex 1)`, -ENODEV);
+      if (md.ingress_ifindex !== 0 && md.rx_queue_index >= 1) throw new XdpError(`ctx_in: lo has no rx queue ${md.rx_queue_index}`, -EINVAL);
     }
-    if (dataIn.length > XDP_MAX_DATA) throw new XdpError(`data_in of ${dataIn.length} bytes exceeds ${XDP_MAX_DATA} (fragments are not supported)`, -EINVAL);
-    if (dataIn.length < ETH_HLEN) throw new XdpError(`data_in of ${dataIn.length} bytes is shorter than an Ethernet header`, -EINVAL);
+    if (dataIn.length - metalen < ETH_HLEN) throw new XdpError(`data_in of ${dataIn.length - metalen} bytes (after metadata) is shorter than an Ethernet header`, -EINVAL);
+    if (dataIn.length - metalen > XDP_MAX_DATA) throw new XdpError(`data_in of ${dataIn.length} bytes exceeds ${XDP_MAX_DATA + metalen} (fragments are not supported)`, -EINVAL);
     this.space = space;
+    this.ctxIn = ctxIn === undefined ? undefined : ctxIn.slice();
     this.frame = space.map(XDP_FRAME_SIZE, { name: "xdp frame", kind: "packet", align: 64 });
     this.hardStart = this.frame.start;
     this.hardEnd = this.frame.start + XDP_FRAME_SIZE - XDP_TAILROOM;
-    this.dataMeta = this.hardStart + XDP_PACKET_HEADROOM;
-    this.data = this.dataMeta + metalen;
+    this.data = this.hardStart + XDP_PACKET_HEADROOM;
+    this.dataMeta = this.data - metalen;
     space.u8.set(dataIn, this.dataMeta);
     this.dataEnd = this.dataMeta + dataIn.length;
     this.ctx = space.map(XDP_MD.size, { name: "xdp_md", kind: "ctx", writable: false });
     const v = space.view;
-    v.setUint32(this.ctx.start + fieldOf(XDP_MD, "ingress_ifindex").offset, md?.ingress_ifindex ?? 1, true);
+    v.setUint32(this.ctx.start + fieldOf(XDP_MD, "ingress_ifindex").offset, LOOPBACK_IFINDEX, true);
     v.setUint32(this.ctx.start + fieldOf(XDP_MD, "rx_queue_index").offset, md?.rx_queue_index ?? 0, true);
     this.sync();
   }
@@ -104,11 +127,11 @@ export class XdpBuff {
     return 0;
   }
 
-  /** bpf_xdp_adjust_meta: moves data_meta by delta (negative adds metadata). */
+  /** bpf_xdp_adjust_meta: moves data_meta by delta (negative adds metadata); -EINVAL out of range, -EACCES for a bad length. */
   adjustMeta(delta: number): number {
     const meta = this.dataMeta + delta;
-    const metalen = this.data - meta;
-    if (meta < this.hardStart + XDP_FRAME_STRUCT || meta > this.data || metalen > XDP_META_MAX || (metalen & 3) !== 0) return -EINVAL;
+    if (meta < this.hardStart + XDP_FRAME_STRUCT || meta > this.data) return -EINVAL;
+    if (xdpMetalenInvalid(this.data - meta)) return -EACCES;
     this.dataMeta = meta;
     this.sync();
     return 0;
@@ -119,13 +142,13 @@ export class XdpBuff {
     return this.space.read(this.dataMeta, this.dataEnd - this.dataMeta);
   }
 
-  /** ctx_out: xdp_md with data/data_end relative to data_meta (xdp_convert_buff_to_md). */
+  /** ctx_out: ctx_in with data and data_end relative to data_meta (xdp_convert_buff_to_md). */
   ctxOut(): Uint8Array {
-    const out = this.space.read(this.ctx.start, XDP_MD.size);
+    const out = new Uint8Array(XDP_MD.size);
+    if (this.ctxIn !== undefined) out.set(this.ctxIn.subarray(0, XDP_MD.size));
     const v = new DataView(out.buffer);
     v.setUint32(0, this.data - this.dataMeta, true);
     v.setUint32(4, this.dataEnd - this.dataMeta, true);
-    v.setUint32(8, 0, true);
     return out;
   }
 
@@ -143,9 +166,12 @@ export class XdpError extends Error {
   }
 }
 
-function readXdpMd(b: Uint8Array): XdpMdIn {
-  if (b.length !== XDP_MD.size) throw new XdpError(`ctx_in must be ${XDP_MD.size} bytes (struct xdp_md), got ${b.length}`, -EINVAL);
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+/** bpf_ctx_init: at most sizeof(struct xdp_md) (a longer ctx_in must be zero beyond it), zero-extended. */
+function readXdpMd(b: Uint8Array): Required<XdpMdIn> {
+  if (b.length > XDP_MD.size && b.subarray(XDP_MD.size).some((x) => x !== 0)) throw new XdpError(`ctx_in of ${b.length} bytes is larger than struct xdp_md and the excess is not zero`, -7);
+  const full = new Uint8Array(XDP_MD.size);
+  full.set(b.subarray(0, XDP_MD.size));
+  const v = new DataView(full.buffer);
   const u = (o: number) => v.getUint32(o, true);
   return { data: u(0), data_end: u(4), data_meta: u(8), ingress_ifindex: u(12), rx_queue_index: u(16), egress_ifindex: u(20) };
 }

@@ -2,13 +2,15 @@
  * A loaded program and BPF_PROG_TEST_RUN for it (net/bpf/test_run.c): the program
  * type decides the ctx and the packet buffer, the run repeats `repeat` times on the
  * same ctx (as the kernel's bpf_test_run loop does), and the result carries retval,
- * data_out, ctx_out and the mean duration.
+ * data_out, ctx_out and the mean duration. Types the kernel cannot test-run (kprobes,
+ * tracepoints, perf events...) fail with ENOTSUPP as they do there; `run()` runs any
+ * program on a caller-supplied ctx buffer instead (a tsbpf extension).
  */
 import { TsbpfError } from "../errors/index.js";
 import type { Insn } from "../isa/index.js";
 import { Machine, predecode, type Fault, type PredecodedProgram, type Region } from "../vm/index.js";
 import {
-  SkBuff, SkbError, XdpBuff, XdpError, parseProgramType,
+  SkBuff, SkbError, XdpBuff, XdpError, isL2SkbType, parseProgramType, shortProgTypeName, testRunKind,
   type ProgramTypeName, type TestRunOptions, type TestRunResult,
 } from "../progtypes/index.js";
 import type { Runtime } from "./runtime.js";
@@ -39,8 +41,28 @@ export class TestRunError extends TsbpfError {
   }
 }
 
-const SKB_TYPES = new Set<ProgramTypeName>(["BPF_PROG_TYPE_SOCKET_FILTER", "BPF_PROG_TYPE_SCHED_CLS", "BPF_PROG_TYPE_SCHED_ACT", "BPF_PROG_TYPE_CGROUP_SKB", "BPF_PROG_TYPE_LWT_IN", "BPF_PROG_TYPE_LWT_OUT", "BPF_PROG_TYPE_LWT_XMIT"]);
-const L2_TYPES = new Set<ProgramTypeName>(["BPF_PROG_TYPE_SCHED_CLS", "BPF_PROG_TYPE_SCHED_ACT"]);
+const EINVAL = 22;
+/** ENOTSUPP (kernel-internal 524): the program type has no test_run. */
+const ENOTSUPP = 524;
+/** MAX_BPF_FUNC_ARGS * sizeof(u64): the largest raw_tracepoint ctx_in. */
+const RAW_TP_MAX_CTX = 12 * 8;
+const SYSCALL_MAX_CTX = 0xffff;
+
+/** A run on a caller-supplied ctx (Program.run). */
+export interface ProgramRunOptions {
+  /** The ctx the program gets in r1 (copied into the address space); none: r1 = 0. */
+  readonly ctx?: Uint8Array;
+  /** Whether the program may write the ctx (then ctxOut is the buffer after the run). */
+  readonly writableCtx?: boolean;
+  readonly cpu?: number;
+}
+
+export interface ProgramRunResult {
+  readonly retval: number;
+  readonly r0: bigint;
+  readonly ctxOut: Uint8Array | undefined;
+  readonly executed: number;
+}
 
 export class Program {
   readonly runtime: Runtime;
@@ -71,7 +93,7 @@ export class Program {
     if (m === undefined) {
       const rt = this.runtime;
       m = new Machine(this.predecoded, rt.space, {
-        helpers: rt.helpersFor(this.type === "BPF_PROG_TYPE_XDP" ? "xdp" : "other"),
+        helpers: rt.helpersFor(this.type),
         budget: rt.budget,
         stackName: `stack cpu${cpu}`,
         ldAbs: (ctx, off, size) => {
@@ -94,24 +116,30 @@ export class Program {
     if (this.closed) throw new TestRunError(`program ${this.name} is closed`, -9);
     const rt = this.runtime;
     const cpu = opts.cpu ?? 0;
-    if (cpu < 0 || cpu >= rt.numCpus) throw new TestRunError(`cpu ${cpu} out of range (${rt.numCpus} CPUs)`, -22);
+    if (cpu < 0 || cpu >= rt.numCpus) throw new TestRunError(`cpu ${cpu} out of range (${rt.numCpus} CPUs)`, -EINVAL);
+    const kind = testRunKind(this.type);
+    if (kind === undefined) throw new TestRunError(`${shortProgTypeName(this.type)} programs cannot be test-run (the kernel answers ENOTSUPP); Program.run() runs them on a ctx buffer`, -ENOTSUPP);
     const repeat = Math.max(1, opts.repeat ?? 1);
     const dataIn = opts.dataIn ?? new Uint8Array(0);
     let pkt: SkBuff | XdpBuff | undefined;
     let ctxRegion: Region | undefined;
     let ctxAddr = 0;
     try {
-      if (this.type === "BPF_PROG_TYPE_XDP") {
+      if (kind === "xdp") {
         pkt = new XdpBuff(rt.space, dataIn, opts.ctxIn);
         ctxAddr = pkt.ctx.start;
-      } else if (SKB_TYPES.has(this.type)) {
-        pkt = new SkBuff(rt.space, dataIn, { l2: L2_TYPES.has(this.type), ...(opts.ctxIn !== undefined ? { ctxIn: opts.ctxIn } : {}) });
+      } else if (kind === "skb") {
+        pkt = new SkBuff(rt.space, dataIn, { l2: isL2SkbType(this.type), ...(opts.ctxIn !== undefined ? { ctxIn: opts.ctxIn } : {}) });
         ctxAddr = pkt.ctx.start;
       } else {
-        // Tracing-style types: the ctx is the caller's buffer (raw_tracepoint args, syscall ctx).
-        if (opts.dataIn !== undefined && opts.dataIn.length > 0) throw new TestRunError(`${this.type} takes no data_in`, -22);
+        // bpf_prog_test_run_raw_tp / _syscall: ctx_in only; no data, no repeat (tsbpf accepts repeat 1: one run).
+        const what = kind === "raw_tp" ? "raw_tracepoint" : "syscall";
+        if (opts.dataIn !== undefined && opts.dataIn.length > 0) throw new TestRunError(`${what} test_run takes no data_in`, -EINVAL);
+        if (repeat > 1) throw new TestRunError(`${what} test_run takes no repeat`, -EINVAL);
+        const max = kind === "raw_tp" ? RAW_TP_MAX_CTX : SYSCALL_MAX_CTX;
+        if (opts.ctxIn !== undefined && opts.ctxIn.length > max) throw new TestRunError(`${what} ctx_in of ${opts.ctxIn.length} bytes exceeds ${max}`, -EINVAL);
         if (opts.ctxIn !== undefined && opts.ctxIn.length > 0) {
-          ctxRegion = rt.space.mapBytes(opts.ctxIn, { name: "ctx", kind: "ctx", writable: this.type === "BPF_PROG_TYPE_SYSCALL" });
+          ctxRegion = rt.space.mapBytes(opts.ctxIn, { name: "ctx", kind: "ctx", writable: kind === "syscall" });
           ctxAddr = ctxRegion.start;
         }
       }
@@ -119,6 +147,51 @@ export class Program {
       if (e instanceof XdpError || e instanceof SkbError) throw new TestRunError(e.message, e.errno);
       throw e;
     }
+    try {
+      const t0 = performance.now();
+      const { r0, executed } = this.execute(ctxAddr, cpu, repeat, pkt);
+      const durationNs = ((performance.now() - t0) * 1e6) / repeat;
+      return {
+        retval: Number(r0 & 0xffffffffn),
+        r0,
+        dataOut: pkt?.dataOut(),
+        ctxOut: pkt !== undefined ? pkt.ctxOut() : ctxRegion !== undefined && kind === "syscall" ? rt.space.read(ctxRegion.start, ctxRegion.end - ctxRegion.start) : undefined,
+        durationNs,
+        executed,
+      };
+    } finally {
+      pkt?.free();
+      if (ctxRegion !== undefined) rt.space.unmap(ctxRegion);
+    }
+  }
+
+  /**
+   * Runs the program once with `ctx` (a copy in the address space) in r1, whatever its
+   * type: how tsbpf runs kprobe, tracepoint and other tracing programs, whose ctx the
+   * kernel builds from a live event. Helpers are still those of the program type.
+   */
+  run(opts: ProgramRunOptions = {}): ProgramRunResult {
+    if (this.closed) throw new TestRunError(`program ${this.name} is closed`, -9);
+    const rt = this.runtime;
+    const cpu = opts.cpu ?? 0;
+    if (cpu < 0 || cpu >= rt.numCpus) throw new TestRunError(`cpu ${cpu} out of range (${rt.numCpus} CPUs)`, -EINVAL);
+    const region = opts.ctx !== undefined && opts.ctx.length > 0 ? rt.space.mapBytes(opts.ctx, { name: "ctx", kind: "ctx", writable: opts.writableCtx ?? false }) : undefined;
+    try {
+      const { r0, executed } = this.execute(region?.start ?? 0, cpu, 1, undefined);
+      return {
+        retval: Number(r0 & 0xffffffffn),
+        r0,
+        ctxOut: region !== undefined && opts.writableCtx === true ? rt.space.read(region.start, region.end - region.start) : undefined,
+        executed,
+      };
+    } finally {
+      if (region !== undefined) rt.space.unmap(region);
+    }
+  }
+
+  /** The bpf_test_run loop: `repeat` runs on the same ctx and packet, on one CPU. */
+  private execute(ctxAddr: number, cpu: number, repeat: number, pkt: SkBuff | XdpBuff | undefined): { r0: bigint; executed: number } {
+    const rt = this.runtime;
     if (pkt !== undefined) {
       rt.registerPacket(ctxAddr, pkt);
       this.packetByCtx.set(ctxAddr, pkt);
@@ -130,7 +203,6 @@ export class Program {
     try {
       let r0 = 0n;
       let executed = 0;
-      const t0 = performance.now();
       for (let i = 0; i < repeat; i++) {
         m.reset({ r1: BigInt(ctxAddr) });
         const res = m.run();
@@ -138,23 +210,13 @@ export class Program {
         r0 = res.r0;
         executed = res.executed;
       }
-      const durationNs = ((performance.now() - t0) * 1e6) / repeat;
-      return {
-        retval: Number(r0 & 0xffffffffn),
-        r0,
-        dataOut: pkt?.dataOut(),
-        ctxOut: pkt !== undefined ? pkt.ctxOut() : ctxRegion !== undefined && this.type === "BPF_PROG_TYPE_SYSCALL" ? rt.space.read(ctxRegion.start, ctxRegion.end - ctxRegion.start) : undefined,
-        durationNs,
-        executed,
-      };
+      return { r0, executed };
     } finally {
       rt.cpu = prevCpu;
       if (pkt !== undefined) {
         rt.registerPacket(ctxAddr, undefined);
         this.packetByCtx.delete(ctxAddr);
-        pkt.free();
       }
-      if (ctxRegion !== undefined) rt.space.unmap(ctxRegion);
     }
   }
 

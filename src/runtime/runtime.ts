@@ -6,7 +6,7 @@
 import { AddressSpace, helperTable, predecode, type HelperTable, type PredecodedProgram } from "../vm/index.js";
 import { createMap, mapFromId, type BpfMap, type MapSpec, type MapLinks } from "../maps/index.js";
 import { kernelHelpers, type Clocks, type HelperEnv, type RedirectState, type TaskContext } from "../helpers/index.js";
-import type { SkBuff, XdpBuff } from "../progtypes/index.js";
+import type { ProgramTypeName, SkBuff, XdpBuff } from "../progtypes/index.js";
 import { Program, type ProgramLoadSpec } from "./program.js";
 
 export interface RuntimeOptions {
@@ -122,9 +122,12 @@ export class Runtime {
     else this.packets.set(ctx, pkt);
   }
 
-  /** @internal the helper table for programs of one kind */
-  helpersFor(kind: "xdp" | "other"): HelperTable {
-    let t = this.helperCache.get(kind);
+  /**
+   * @internal the helper table for programs of one type: the helpers the kernel lets
+   * that type call, with the type's variants (bpf_perf_event_output, bpf_redirect).
+   */
+  helpersFor(type: ProgramTypeName): HelperTable {
+    let t = this.helperCache.get(type);
     if (t === undefined) {
       const env: HelperEnv = {
         space: this.space,
@@ -137,10 +140,11 @@ export class Runtime {
         packet: (ctx) => this.packets.get(ctx),
         program: (id): PredecodedProgram | undefined => this.programsById.get(id)?.predecoded,
         redirect: this.redirect,
-        xdp: kind === "xdp",
+        xdp: type === "BPF_PROG_TYPE_XDP",
+        progType: type,
       };
       t = helperTable(kernelHelpers(env));
-      this.helperCache.set(kind, t);
+      this.helperCache.set(type, t);
     }
     return t;
   }
