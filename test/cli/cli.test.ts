@@ -107,8 +107,14 @@ test("disasm: ELF section in xlated style and raw bytes in uBPF style", { skip: 
   assert.match(r.err, /no section 'nope' in the object; program sections: xdp/);
 });
 
-test("run an ELF object's program section", { skip: missing(BENCH_OBJ_DIR, "TSBPF_SHARED") }, async () => {
-  const r = await cli(["run", join(BENCH_OBJ_DIR, "stack_sieve.o")]);
+test("run an ELF object's program: packet programs go through BPF_PROG_TEST_RUN", { skip: missing(BENCH_OBJ_DIR, "TSBPF_SHARED") }, async () => {
+  let r = await cli(["run", join(BENCH_OBJ_DIR, "stack_sieve.o")]);
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /r0 = 0x135 \(309\)\nexecuted 101520 instructions/);
+  r = await cli(["run", join(BENCH_OBJ_DIR, "flow_count.o"), "--mem", join(BENCH_OBJ_DIR, "..", "pkt", "tcp64.bin"), "--repeat", "3"]);
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /^r0 = 0x2 \(2\)\nexecuted \d+ instructions\ntime .* \(xdp program flow_count, BPF_PROG_TEST_RUN\)/);
+  r = await cli(["run", join(BENCH_OBJ_DIR, "flow_count.o"), "--trace"]);
+  assert.equal(r.status, 1);
+  assert.match(r.err, /use 'tsbpf prog run'/);
 });

@@ -9,9 +9,9 @@ import { basename, join } from "node:path";
 import { disassemble } from "../../asm/index.js";
 import { formatBtfDump, formatMapDump, formatMapLookup, type MapDumpEntry, type MapDumpInfo } from "../../btf/index.js";
 import { loadCollectionSpec, type ObjectSpec } from "../../elf/index.js";
-import { HELPER_IDS, IMPLEMENTED_HELPER_IDS } from "../../helpers/index.js";
+import { HELPER_IDS, IMPLEMENTED_HELPER_IDS, helpersByProgramType } from "../../helpers/index.js";
 import { MAP_TYPES, createMap, type BpfMap, type MapSpec } from "../../maps/index.js";
-import { PROG_TYPES, shortProgTypeName } from "../../progtypes/index.js";
+import { PROG_TYPES, shortProgTypeName, testRunKind } from "../../progtypes/index.js";
 import { Runtime, loadCollection, type Collection, type Program } from "../../runtime/index.js";
 import { AddressSpace } from "../../vm/index.js";
 import { CliFailure, readInput, type CliIo } from "../io.js";
@@ -243,22 +243,27 @@ export function btfDump(file: string, o: { json?: boolean }, io: CliIo): number 
 }
 
 export function feature(o: { json?: boolean }, io: CliIo): number {
-  const progTypes = ["BPF_PROG_TYPE_SOCKET_FILTER", "BPF_PROG_TYPE_SCHED_CLS", "BPF_PROG_TYPE_SCHED_ACT", "BPF_PROG_TYPE_XDP", "BPF_PROG_TYPE_CGROUP_SKB", "BPF_PROG_TYPE_RAW_TRACEPOINT", "BPF_PROG_TYPE_SYSCALL"];
+  const byType = helpersByProgramType();
+  const runnable = new Set(PROG_TYPES.filter((t) => testRunKind(t.name) !== undefined).map((t) => t.name));
   const maps = MAP_TYPES.filter((m) => m.supported);
-  const helpers = IMPLEMENTED_HELPER_IDS.map((id) => ({ id, name: helperName(id) ?? `#${id}` }));
   if (o.json === true) {
-    io.out(`${JSON.stringify({ program_types: progTypes.map((n) => shortProgTypeName(n as never)), map_types: maps.map((m) => m.name), helpers })}\n`);
+    const helpers: Record<string, string[]> = {};
+    for (const [t, hs] of byType) helpers[shortProgTypeName(t)] = hs.map((h) => h.name);
+    io.out(`${JSON.stringify({ program_types: [...runnable].map((n) => shortProgTypeName(n)), map_types: maps.map((m) => m.name), helpers })}\n`);
     return 0;
   }
   io.out("Scanning eBPF program types...\n");
   for (const t of PROG_TYPES) {
     if (t.id === 0) continue;
-    io.out(`eBPF program_type ${shortProgTypeName(t.name)} is ${progTypes.includes(t.name) ? "available" : "NOT available"}\n`);
+    io.out(`eBPF program_type ${shortProgTypeName(t.name)} is ${runnable.has(t.name) ? "available" : "NOT available"}\n`);
   }
   io.out("\nScanning eBPF map types...\n");
   for (const m of MAP_TYPES) if (m.id !== 0) io.out(`eBPF map_type ${m.name.slice("BPF_MAP_TYPE_".length).toLowerCase()} is ${m.supported ? "available" : "NOT available"}\n`);
   io.out("\nScanning eBPF helper functions...\n");
-  for (const h of helpers) io.out(`\t- ${h.name}\n`);
-  io.out(`\n${helpers.length} of ${HELPER_IDS.length} kernel helpers implemented\n`);
+  for (const [t, hs] of byType) {
+    io.out(`eBPF helpers supported for program type ${shortProgTypeName(t)}:\n`);
+    for (const h of hs) io.out(`\t- ${h.name}\n`);
+  }
+  io.out(`\n${IMPLEMENTED_HELPER_IDS.length} of ${HELPER_IDS.length} kernel helpers implemented\n`);
   return 0;
 }
