@@ -22,7 +22,7 @@
 import { MAX_BPF_STACK, MAX_CALL_FRAMES, fromHalves, hiOf, loOf } from "../isa/index.js";
 import type { Insn } from "../isa/index.js";
 import type { AddressSpace, Region } from "./address-space.js";
-import { FUNC_PTR_TAG_HI, type HelperContext, type HelperTable } from "./helpers.js";
+import { FUNC_PTR_TAG_HI, type HelperContext, type HelperDef, type HelperTable } from "./helpers.js";
 import { NUM_REGS, predecode, type PredecodedProgram } from "./program.js";
 
 export type FaultKind =
@@ -251,6 +251,25 @@ export class Machine {
       this.rdHi = region.end;
     }
     return a;
+  }
+
+  /** Calls a helper with r1-r5 and puts its result in r0; ST_PAUSE to go on, ST_FAULT, or ST_SWITCH after a tail call. */
+  private callHelper(h: HelperDef, id: number, pc: number, n: number): number {
+    const R = this.lo;
+    const H = this.hi;
+    this.pc = pc;
+    this.executed = n;
+    try {
+      const r = h.fn(fromHalves(R[1]!, H[1]!), fromHalves(R[2]!, H[2]!), fromHalves(R[3]!, H[3]!), fromHalves(R[4]!, H[4]!), fromHalves(R[5]!, H[5]!), this.helperCtx);
+      const v = typeof r === "bigint" ? r : BigInt(r);
+      R[0] = loOf(v);
+      H[0] = hiOf(v);
+    } catch (e) {
+      if (!(e instanceof NestedFault)) this.setFault("helper_error", pc, `helper ${h.name}#${id} failed: ${e instanceof Error ? e.message : String(e)}`);
+      return ST_FAULT;
+    }
+    if (this.fault !== undefined) return ST_FAULT;
+    return this.pendingProgram !== undefined ? ST_SWITCH : ST_PAUSE;
   }
 
   private callFunction(fn: bigint, args: readonly bigint[]): bigint {
@@ -813,30 +832,18 @@ export class Machine {
             status = ST_FAULT;
             break run;
           }
-          this.pc = pc;
-          this.executed = n;
-          try {
-            const r = h.fn(fromHalves(R[1]!, H[1]!), fromHalves(R[2]!, H[2]!), fromHalves(R[3]!, H[3]!), fromHalves(R[4]!, H[4]!), fromHalves(R[5]!, H[5]!), this.helperCtx);
-            const v = typeof r === "bigint" ? r : BigInt(r);
-            R[0] = loOf(v);
-            H[0] = hiOf(v);
-          } catch (e) {
-            if (!(e instanceof NestedFault)) this.setFault("helper_error", pc, `helper ${h.name}#${id} failed: ${e instanceof Error ? e.message : String(e)}`);
-            status = ST_FAULT;
-            break run;
-          }
+          const st = this.callHelper(h, id, pc, n);
           n = this.executed;
-          if (this.fault !== undefined) { status = ST_FAULT; break run; }
-          if (this.pendingProgram !== undefined) {
-            pc = 0;
-            status = ST_SWITCH;
+          if (st !== ST_PAUSE) {
+            if (st === ST_SWITCH) pc = 0;
+            status = st;
             break run;
           }
+          // The helper may have grown the memory or remapped regions.
           u8 = space.u8;
           dv = space.view;
           if (this.cacheGen !== space.generation) {
             rdLo = rdHi = wrLo = wrHi = rd2Lo = rd2Hi = wr2Lo = wr2Hi = 0;
-            this.rdLo = this.rdHi = this.wrLo = this.wrHi = this.rd2Lo = this.rd2Hi = this.wr2Lo = this.wr2Hi = 0;
             this.cacheGen = space.generation;
           }
           break;
@@ -860,30 +867,18 @@ export class Machine {
             status = ST_FAULT;
             break run;
           }
-          this.pc = pc;
-          this.executed = n;
-          try {
-            const r = h.fn(fromHalves(R[1]!, H[1]!), fromHalves(R[2]!, H[2]!), fromHalves(R[3]!, H[3]!), fromHalves(R[4]!, H[4]!), fromHalves(R[5]!, H[5]!), this.helperCtx);
-            const v = typeof r === "bigint" ? r : BigInt(r);
-            R[0] = loOf(v);
-            H[0] = hiOf(v);
-          } catch (e) {
-            if (!(e instanceof NestedFault)) this.setFault("helper_error", pc, `helper ${h.name}#${lo} failed: ${e instanceof Error ? e.message : String(e)}`);
-            status = ST_FAULT;
-            break run;
-          }
+          const st = this.callHelper(h, lo, pc, n);
           n = this.executed;
-          if (this.fault !== undefined) { status = ST_FAULT; break run; }
-          if (this.pendingProgram !== undefined) {
-            pc = 0;
-            status = ST_SWITCH;
+          if (st !== ST_PAUSE) {
+            if (st === ST_SWITCH) pc = 0;
+            status = st;
             break run;
           }
+          // The helper may have grown the memory or remapped regions.
           u8 = space.u8;
           dv = space.view;
           if (this.cacheGen !== space.generation) {
             rdLo = rdHi = wrLo = wrHi = rd2Lo = rd2Hi = wr2Lo = wr2Hi = 0;
-            this.rdLo = this.rdHi = this.wrLo = this.wrHi = this.rd2Lo = this.rd2Hi = this.wr2Lo = this.wr2Hi = 0;
             this.cacheGen = space.generation;
           }
           break;
