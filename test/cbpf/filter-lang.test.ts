@@ -6,7 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { CbpfError, TsbpfError } from "../../src/errors/index.js";
-import { CbpfProgram, FilterError, compileFilterExpression, formatListing, tokenize, type FilterCompileOptions } from "../../src/cbpf/index.js";
+import { CbpfProgram, EbpfFilter, FilterError, compileFilter, compileFilterExpression, formatListing, tokenize, type FilterCompileOptions } from "../../src/cbpf/index.js";
+import { readCapture } from "../../src/pcap/index.js";
 
 const listing = (expr: string, opts: FilterCompileOptions = {}): string => formatListing(compileFilterExpression(expr, opts));
 const same = (a: string, b: string, opts: FilterCompileOptions = {}): void => assert.equal(listing(a, opts), listing(b, opts), `${a}  vs  ${b}`);
@@ -139,4 +140,38 @@ test("fuzz: arbitrary strings compile or throw a FilterError", () => {
     }),
     { numRuns: 3000 },
   );
+});
+
+// Four frames: Geneve (VNI 100) carrying Ethernet/IPv4/TCP to port 80, the same with VNI 7
+// and 8 bytes of options, Geneve (VNI 100) carrying IPv4/UDP to port 53 directly, and
+// plain UDP to port 53. Verdicts recorded with tcpdump 4.99.3 -r -w.
+const GENEVE_PCAP =
+  "d4c3b2a10200040000000000000000000000040001000000e803000000000000680000006800000002000000000102000000000208004500005a0001" +
+  "000040110000c0000201c000020215b317c100460000000065580000640000112233445566778899aabb08004500002800010000400600000a090807" +
+  "0a01010104d200500000000100000000500203e800000000e90300000000000070000000700000000200000000010200000000020800450000620001" +
+  "000040110000c0000201c000020215b317c1004e00000200655800000700000000000000000000112233445566778899aabb08004500002800010000" +
+  "400600000a0908070a01010104d200500000000100000000500203e800000000ea030000000000004f0000004f000000020000000001020000000002" +
+  "0800450000410001000040110000c0000201c000020215b317c1002d000000000800000064004500001d00010000401100000a0000010a0000020001" +
+  "00350009000078eb030000000000003c0000003c0000000200000000010200000000020800450000210001000040110000c0000201c000020215b300" +
+  "35000d000068656c6c6f00000000000000000000000000";
+
+test("geneve: the encapsulated frame's offsets are computed at run time, on every engine", () => {
+  const packets = readCapture(Uint8Array.from(Buffer.from(GENEVE_PCAP, "hex"))).packets;
+  const expect: ReadonlyArray<readonly [string, string]> = [
+    ["geneve", "1110"],
+    ["geneve 100", "1010"],
+    ["geneve 7", "0100"],
+    ["geneve and tcp port 80", "1100"],
+    ["geneve and ether host 00:11:22:33:44:55", "1100"],
+    ["geneve and ip host 10.0.0.1", "0010"],
+    ["geneve and udp port 53", "0010"],
+    ["not geneve", "0001"],
+    ["geneve and tcp[13] & 2 != 0", "1100"],
+  ];
+  for (const [expr, want] of expect) {
+    const prog = compileFilterExpression(expr);
+    for (const f of [new CbpfProgram(prog), compileFilter(prog), new EbpfFilter(prog)]) {
+      assert.equal(packets.map((p) => (f.matches(p) ? "1" : "0")).join(""), want, `${f.engine}: ${expr}`);
+    }
+  }
 });

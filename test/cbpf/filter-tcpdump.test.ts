@@ -35,6 +35,7 @@ const PRIMS = [
   "ip proto 17", "proto \\udp", "ip6 proto 6", "ether proto \\ip", "ether proto 0x86dd", "ip6 protochain 6", "protochain 6", "host 2001:db8::1",
   "src net 2001:db8::/32", "ip6 src 2001:db8::53", "tcp[13] & 2 != 0", "ip[0] & 0xf > 5", "udp[0:2] = 53", "icmp[icmptype] = icmp-echo",
   "icmp6[icmp6type] = icmp6-echo", "ether[12:2] = 0x800", "decnet host 1.2", "byte 3 = 5", "inbound", "ifindex 2", "ip6 broadcast", "tcp port 99999",
+  "geneve", "geneve 10", "geneve and ip", "geneve 7 and ether host 1:2:3:4:5:6",
 ];
 const IDS = ["10.0.0.2", "80", "443", "192.168", "2001:db8::2", "aa:bb:cc:00:11:22", "localhost", "domain", "(1.2.3.4 or 5.6.7.8)", "(80 or 443)", "not 10.0.0.3"];
 

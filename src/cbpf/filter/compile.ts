@@ -18,7 +18,7 @@ import { GenState, LT } from "./gencode.js";
 import { QA, QERR, genProtoAbbrev, type Qual } from "./gen-addr.js";
 import { defaultResolvers, genAcode, genEcode, genMcode, genMcode6, genNcode, genScode, type Resolvers } from "./gen-id.js";
 import { genArth, genByteop, genGreater, genLess, genLoad, genLoadi, genLoadlen, genNeg, genRelation, type Arth } from "./gen-arith.js";
-import { genBroadcast, genIfindex, genInbound, genLlcKind, genMpls, genMulticast, genPppoed, genPppoes, genVlan } from "./gen-link.js";
+import { genBroadcast, genGeneve, genIfindex, genInbound, genLlcKind, genMpls, genMulticast, genPppoed, genPppoes, genVlan } from "./gen-link.js";
 import { emitProgram } from "./emit.js";
 import { optimize, type Icode } from "./optimize.js";
 
@@ -105,7 +105,7 @@ class Walker {
           case "pppoed": b = genPppoed(g); break;
           case "pppoes": b = genPppoes(g, w.n ?? 0, w.n !== undefined); break;
           case "llc": b = genLlcKind(g, w.kind); break;
-          case "geneve": return g.error("'geneve' is not supported by tsbpf's filter compiler", "unsupported");
+          case "geneve": b = genGeneve(g, w.n ?? 0, w.n !== undefined); break;
           case "unsupported": return g.error(w.message, "unsupported");
         }
         return { b, q: QERR };

@@ -14,7 +14,7 @@
 import * as C from "../constants.js";
 import { Q } from "./lexer.js";
 import { Block, Slist, genAnd, genNot, genOr } from "./ir.js";
-import { GenState, block, genBcmp, genCmp, genCmpGe, genCmpLe, genLinktype, genLoadA, genMcmp, stmt } from "./gencode.js";
+import { GenState, block, genBcmp, genPrevlinkhdrCheck, genCmp, genCmpGe, genCmpLe, genLinktype, genLoadA, genMcmp, stmt } from "./gencode.js";
 import * as N from "./names.js";
 
 /** Address qualifiers (gencode.h). */
@@ -107,6 +107,14 @@ function genHostop6(g: GenState, addr: Uint8Array, mask: Uint8Array, dir: number
     genAnd(b0, b1);
     return b1;
   });
+}
+
+/** gen_ehostop() preceded by gen_prevlinkhdr_check() (inside Geneve: there is an inner Ethernet header). */
+export function genEhostChecked(g: GenState, eaddr: Uint8Array, dir: number): Block {
+  const tmp = genPrevlinkhdrCheck(g);
+  const b = genEhostop(g, eaddr, dir);
+  if (tmp !== null) genAnd(tmp, b);
+  return b;
 }
 
 /** gen_ehostop(): Ethernet source/destination address. */
@@ -236,10 +244,15 @@ function genPortGeneric(g: GenState, ipProto: number, dir: number, v6: boolean, 
   return b1;
 }
 
+/** gen_port() (IPv4) or gen_port6() (IPv6) alone. */
+export function genPort(g: GenState, port: number, ipProto: number, dir: number, v6: boolean): Block {
+  return genPortGeneric(g, ipProto, dir, v6, "ports", (g2, off) => genCmp(g2, v6 ? "tran_ipv6" : "tran_ipv4", off, C.BPF_H, port));
+}
+
 /** `port N` for IPv4 then IPv6: gen_port() || gen_port6(). */
 export function genPortBoth(g: GenState, port: number, ipProto: number, dir: number): Block {
-  const b = genPortGeneric(g, ipProto, dir, false, "ports", (g2, off) => genCmp(g2, "tran_ipv4", off, C.BPF_H, port));
-  genOr(genPortGeneric(g, ipProto, dir, true, "ports", (g2, off) => genCmp(g2, "tran_ipv6", off, C.BPF_H, port)), b);
+  const b = genPort(g, port, ipProto, dir, false);
+  genOr(genPort(g, port, ipProto, dir, true), b);
   return b;
 }
 

@@ -11,7 +11,7 @@
 import { Q, parseIpv6 } from "./lexer.js";
 import { Block, genOr } from "./ir.js";
 import { GenState, LT, OFFSET_NOT_SET } from "./gencode.js";
-import { QA, type Qual, genEhostop, genHost, genHost6, genPortBoth, genPortrangeBoth, genProto, genProtochain, lookupProto } from "./gen-addr.js";
+import { QA, type Qual, genEhostChecked, genHost, genHost6, genPortBoth, genPortrangeBoth, genProto, genProtochain, lookupProto } from "./gen-addr.js";
 import * as N from "./names.js";
 
 export interface Resolvers {
@@ -115,7 +115,7 @@ export function genScode(g: GenState, r: Resolvers, name: string, q: Qual): Bloc
         if (g.linktype !== LT.EN10MB) return g.error("only ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel supports link-level host name");
         const e = r.resolveEther(name);
         if (e === undefined) return g.error(`unknown ether host '${name}'`);
-        return genEhostop(g, e, dir);
+        return genEhostChecked(g, e, dir);
       }
       if (proto === Q.DECNET) return g.error(`decnet name support not included, '${name}' cannot be translated`);
       const addrs = r.resolveHost(name);
@@ -281,7 +281,7 @@ export function genMcode6(g: GenState, s1: string, masklen: number, q: Qual): Bl
 export function genEcode(g: GenState, s: string, q: Qual): Block {
   if ((q.addr === QA.HOST || q.addr === QA.DEFAULT) && q.proto === Q.LINK) {
     if (g.linktype !== LT.EN10MB) return g.error("ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel");
-    return genEhostop(g, etherAton(s), q.dir);
+    return genEhostChecked(g, etherAton(s), q.dir);
   }
   return g.error("ethernet address used in non-ether expression");
 }

@@ -8,9 +8,9 @@
  */
 import * as C from "../constants.js";
 import { Q } from "./lexer.js";
-import { Block, genAnd, genNot, genOr } from "./ir.js";
-import { GenState, LT, PPP_MPLS_UCAST, block, genCmp, genCmpGe, genLinktype, genLlc, genLoadA, genMcmp } from "./gencode.js";
-import { genEhostop, QD } from "./gen-addr.js";
+import { Block, genAnd, genNot, genOr, sappend, type Slist } from "./ir.js";
+import { GenState, LT, PPP_MPLS_UCAST, block, genAbsOffsetVarpart, genCmp, genCmpGe, genLinktype, genLlc, genLoadA, genLoadxIphdrlen, genMcmp, genPrevlinkhdrCheck, genTrue, stmt } from "./gencode.js";
+import { genEhostChecked, genPort, QD } from "./gen-addr.js";
 import * as N from "./names.js";
 
 const EBROADCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
@@ -21,7 +21,7 @@ export function genBroadcast(g: GenState, proto: number): Block {
     case Q.DEFAULT:
     case Q.LINK:
       if (g.linktype !== LT.EN10MB) return g.error("not a broadcast link");
-      return genEhostop(g, EBROADCAST, QD.DST);
+      return genEhostChecked(g, EBROADCAST, QD.DST);
     case Q.IP: {
       if (g.opts.netmask === undefined) return g.error("netmask not known, so 'ip broadcast' not supported");
       const b0 = genLinktype(g, N.ETHERTYPE_IP);
@@ -43,8 +43,10 @@ export function genMulticast(g: GenState, proto: number): Block {
     case Q.DEFAULT:
     case Q.LINK: {
       if (g.linktype !== LT.EN10MB) break;
+      const b1 = genPrevlinkhdrCheck(g);
       const b0 = block(C.BPF_JMP | C.BPF_JSET | C.BPF_K, 1);
       b0.stmts = genLoadA(g, "linkhdr", 0, C.BPF_B);
+      if (b1 !== null) genAnd(b1, b0);
       return b0;
     }
     case Q.IP: {
@@ -145,6 +147,7 @@ export function genPppoes(g: GenState, sessNum: number, hasSess: boolean): Block
   g.prevlinktype = g.linktype;
   g.offPrevlinkhdr = { ...g.offLinkhdr };
   g.linktype = LT.PPP;
+  g.isGeneve = false;
   g.offLinkhdr = { isVariable: g.offLinkpl.isVariable, constantPart: (g.offLinkpl.constantPart + g.offNl + 6) >>> 0, reg: g.offLinkpl.reg };
   g.offLinktype = { ...g.offLinkhdr };
   g.offLinkpl.constantPart = (g.offLinkhdr.constantPart + 2) >>> 0;
@@ -178,5 +181,93 @@ export function genLlcKind(g: GenState, kind: string | undefined): Block {
   else if (LLC_S.has(k)) b1 = genMcmp(g, "llc", 2, C.BPF_B, LLC_S.get(k)!, LLC_S_CMD_MASK);
   else b1 = genMcmp(g, "llc", 2, C.BPF_B, LLC_U.get(k)!, LLC_U_CMD_MASK);
   genAnd(b0, b1);
+  return b1;
+}
+
+const GENEVE_PORT = 6081;
+const ETHERTYPE_TEB = 0x6558;
+
+/** gen_geneve_check(): UDP to port 6081, version 0, and the VNI when given. */
+function genGeneveCheck(g: GenState, v6: boolean, vni: number, hasVni: boolean): Block {
+  const rel = v6 ? "tran_ipv6" : "tran_ipv4";
+  let b0 = genPort(g, GENEVE_PORT, N.IPPROTO_UDP, QD.DST, v6);
+  let b1 = genMcmp(g, rel, 8, C.BPF_B, 0, 0xc0);
+  genAnd(b0, b1);
+  b0 = b1;
+  if (hasVni) {
+    if (vni > 0xffffff) return g.error(`Geneve VNI ${vni} greater than maximum 16777215`);
+    b1 = genMcmp(g, rel, 12, C.BPF_W, (vni << 8) >>> 0, 0xffffff00);
+    genAnd(b0, b1);
+    b0 = b1;
+  }
+  return b0;
+}
+
+/**
+ * gen_geneve(): a Geneve packet over IPv4 or IPv6 UDP (VNI `vni`); what follows applies to
+ * the encapsulated frame, whose offsets are computed at run time into scratch registers
+ * (so, as in libpcap, the optimiser is off).
+ */
+export function genGeneve(g: GenState, vni: number, hasVni: boolean): Block {
+  // IPv4: X = IP header length; the jeq x (A = X) only leaves A = X for what follows.
+  let b0 = genGeneveCheck(g, false, vni, hasVni);
+  let s: Slist = genLoadxIphdrlen(g);
+  sappend(s, stmt(C.BPF_MISC | C.BPF_TXA));
+  let b1 = block(C.BPF_JMP | C.BPF_JEQ | C.BPF_X);
+  b1.stmts = s;
+  genAnd(b0, b1);
+  const v4 = b1;
+  b0 = genGeneveCheck(g, true, vni, hasVni);
+  const vp = genAbsOffsetVarpart(g, g.offLinkpl);
+  if (vp !== null) {
+    sappend(vp, stmt(C.BPF_LD | C.BPF_IMM, 40));
+    sappend(vp, stmt(C.BPF_ALU | C.BPF_ADD | C.BPF_X));
+    s = vp;
+  } else s = stmt(C.BPF_LD | C.BPF_IMM, 40);
+  sappend(s, stmt(C.BPF_MISC | C.BPF_TAX));
+  b1 = block(C.BPF_JMP | C.BPF_JEQ | C.BPF_X);
+  b1.stmts = s;
+  genAnd(b0, b1);
+  genOr(v4, b1);
+  b0 = b1;
+  // gen_geneve_offsets(): A = offset of the UDP header; compute the inner offsets.
+  s = stmt(C.BPF_ALU | C.BPF_ADD | C.BPF_K, (g.offLinkpl.constantPart + g.offNl + 8) >>> 0);
+  sappend(s, stmt(C.BPF_MISC | C.BPF_TAX));
+  sappend(s, stmt(C.BPF_ALU | C.BPF_ADD | C.BPF_K, 2));
+  g.offLinktype = { reg: g.allocReg(), isVariable: true, constantPart: 0 };
+  sappend(s, stmt(C.BPF_ST, g.offLinktype.reg));
+  sappend(s, stmt(C.BPF_LD | C.BPF_IND | C.BPF_B, 0));
+  sappend(s, stmt(C.BPF_ALU | C.BPF_AND | C.BPF_K, 0x3f));
+  sappend(s, stmt(C.BPF_ALU | C.BPF_MUL | C.BPF_K, 4));
+  sappend(s, stmt(C.BPF_ALU | C.BPF_ADD | C.BPF_K, 8));
+  sappend(s, stmt(C.BPF_ALU | C.BPF_ADD | C.BPF_X));
+  // PUSH_LINKHDR(DLT_EN10MB, variable, 0, a new register)
+  g.prevlinktype = g.linktype;
+  g.offPrevlinkhdr = { ...g.offLinkhdr };
+  g.linktype = LT.EN10MB;
+  g.offLinkhdr = { isVariable: true, constantPart: 0, reg: g.allocReg() };
+  sappend(s, stmt(C.BPF_ST, g.offLinkhdr.reg));
+  g.noOptimize = true;
+  sappend(s, stmt(C.BPF_LD | C.BPF_IND | C.BPF_H, 2));
+  sappend(s, stmt(C.BPF_LDX | C.BPF_MEM, g.offLinkhdr.reg));
+  const proto = stmt(C.BPF_JMP | C.BPF_JEQ | C.BPF_K, ETHERTYPE_TEB);
+  sappend(s, proto);
+  const txa = stmt(C.BPF_MISC | C.BPF_TXA);
+  sappend(s, txa);
+  proto.s.jt = txa;
+  sappend(s, stmt(C.BPF_ALU | C.BPF_ADD | C.BPF_K, 12));
+  sappend(s, stmt(C.BPF_ST, g.offLinktype.reg));
+  sappend(s, stmt(C.BPF_ALU | C.BPF_ADD | C.BPF_K, 2));
+  sappend(s, stmt(C.BPF_MISC | C.BPF_TAX));
+  g.offLinkpl = { reg: g.allocReg(), isVariable: true, constantPart: 0 };
+  const stx = stmt(C.BPF_STX, g.offLinkpl.reg);
+  sappend(s, stx);
+  proto.s.jf = stx;
+  g.offNl = 0;
+  b1 = genTrue();
+  sappend(s, b1.stmts);
+  b1.stmts = s;
+  genAnd(b0, b1);
+  g.isGeneve = true;
   return b1;
 }

@@ -71,8 +71,10 @@ export class GenState {
   vlanStackDepth = 0;
   readonly regused = new Array<boolean>(C.BPF_MEMWORDS).fill(false);
   curreg = 0;
-  /** Set by protochain: its backward jump rules the optimiser out. */
+  /** Set by protochain (a backward jump) and geneve (a block-local branch): no optimiser. */
   noOptimize = false;
+  /** After `geneve`: the link layer is the encapsulated Ethernet frame. */
+  isGeneve = false;
   /** Where the primitive being compiled is in the expression (for messages). */
   errPos = 0;
   errLen = 1;
@@ -396,6 +398,7 @@ export function genLinktype(g: GenState, llProto: number): Block {
   if (g.labelStackDepth > 0) return genMplsLinktype(g, llProto);
   switch (g.linktype) {
     case LT.EN10MB:
+      // (gen_prevlinkhdr_check() adds nothing for the supported encapsulations, Geneve included.)
       return genEtherLinktype(g, llProto);
     case LT.LINUX_SLL:
       return genLinuxSllLinktype(g, llProto);
@@ -427,6 +430,20 @@ export function genLinktype(g: GenState, llProto: number): Block {
       if (g.offLinktype.constantPart !== OFFSET_NOT_SET) return genCmp(g, "linktype", 0, C.BPF_H, llProto);
       return g.error(`${g.linktypeDescription} link-layer type filtering not implemented`, "unsupported");
   }
+}
+
+/**
+ * gen_prevlinkhdr_check(): inside Geneve, that there is an inner link-layer header (the
+ * payload offset differs from the link header's); nothing otherwise.
+ */
+export function genPrevlinkhdrCheck(g: GenState): Block | null {
+  if (!g.isGeneve) return null;
+  const s = stmt(C.BPF_LD | C.BPF_MEM, g.offLinkhdr.reg);
+  sappend(s, stmt(C.BPF_LDX | C.BPF_MEM, g.offLinkpl.reg));
+  const b = block(C.BPF_JMP | C.BPF_JEQ | C.BPF_X);
+  b.stmts = s;
+  genNot(b);
+  return b;
 }
 
 /** gen_llc_internal(): an 802.2 LLC frame (Ethernet: a length field, not NetWare 802.3). */
