@@ -385,7 +385,7 @@ export function logTail(log: string): string[] {
 
 /** Map addresses (`(18) r1 = 0xffff888104a3bc00`) and map ids differ on every load. */
 export function normaliseLogLine(line: string): string {
-  return line.replace(/0xffff[0-9a-f]{12}\b/g, "0xffff<masked>").replace(/\bmap\[id:\d+\]/g, "map[id:N]");
+  return line.replace(/(\(18\) r\d+ = )0xffff[0-9a-f]{12}\b/g, "$10xffff<masked>").replace(/\bmap\[id:\d+\]/g, "map[id:N]");
 }
 
 /** Does a result satisfy the case's expectation? Returns the reasons it does not. */
@@ -393,7 +393,7 @@ export function disagreements(c: CorpusCase, r: KernelResult): string[] {
   const out: string[] = [];
   if (r.verdict !== c.expect) out.push(`verdict: expected ${c.expect}, kernel ${r.verdict}`);
   if (c.message !== "" && !r.log.some((l) => l.includes(c.message))) {
-    out.push(`message "${c.message}" not in the log tail:\n  ${r.log.join("\n  ")}`);
+    out.push(`message "${c.message}" not in the log tail:\n    ${r.log.slice(-3).join("\n    ")}`);
   }
   if (c.errno !== undefined && c.errno !== (r.errnoName ?? ERRNO_NAMES[r.errno] ?? String(r.errno))) {
     out.push(`errno: expected ${c.errno}, kernel ${r.errnoName ?? r.errno}`);
