@@ -270,7 +270,7 @@ export function expandAsm(c: Pick<CorpusCase, "name" | "maps">, text: string): {
     if (k < 0) throw new CorpusFormatError(`${c.name}: no map named ${name}`);
     return k;
   };
-  const expanded = out.map((line) => {
+  const rewrite = (line: string): string => {
     const raw = /^(\s*(?:[A-Za-z_][\w]*:\s*)*)\.raw\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*(?:[;#].*)?$/.exec(line);
     if (raw) {
       const [code, dst, srcReg, off, imm] = raw.slice(2).map(parseInt0);
@@ -287,8 +287,9 @@ export function expandAsm(c: Pick<CorpusCase, "name" | "maps">, text: string): {
         if (id === undefined) throw new CorpusFormatError(`${c.name}: unknown helper ${name}`);
         return `${pre}${id}${post}`;
       });
-  });
-  return { text: expanded.join("\n"), raws, repts };
+  };
+  for (const r of repts) r.body = r.body.split("\n").map(rewrite).join("\n");
+  return { text: out.map(rewrite).join("\n"), raws, repts };
 }
 
 /** The case's program as `struct bpf_insn` slots (asm and raw cases; object cases have none). */
