@@ -1,0 +1,230 @@
+/**
+ * Calls and returns: helpers (imports), bpf-to-bpf calls (wasm calls with a new
+ * frame), callx, tail calls, exit, and the legacy packet loads.
+ *
+ *  - A helper is an imported JS function taking r1-r5 as i64 (BigInt at the
+ *    boundary) plus the pc and frame pointer for HelperContext. In verified mode the
+ *    kernel map helpers get i32 pointers instead, and lookups in array maps known at
+ *    compile time are inlined as the kernel's array_map_gen_lookup() does:
+ *    r0 = index < max_entries ? value_base + index * stride (+ cpu * cpu_stride) : 0.
+ *  - A bpf-to-bpf call passes fp - 512 as the callee's frame (r10), and in checked
+ *    mode faults when that would exceed MAX_CALL_FRAMES, as the interpreter does.
+ *  - A tail call (bpf_tail_call succeeded: the JS side left the target's table index
+ *    in the scratch area) calls the target program's entry through the machine's
+ *    function table with the current registers and frame, and returns what it
+ *    returns: the target replaces the rest of this frame, as in the kernel.
+ */
+import { FaultCode, G_CPU, G_STACK_LO, G_TAIL, type Abi } from "./abi.js";
+import type { FnCompiler } from "./function.js";
+import { Op, ValType } from "./wasm/opcodes.js";
+
+const FRAME = 512;
+
+/** `return` with this function's ABI. */
+export function emitReturn(f: FnCompiler): void {
+  const c = f.c;
+  if (f.abi === "full") for (let r = 0; r <= 5; r++) f.get(r);
+  else f.get(0);
+  c.op(Op.return);
+}
+
+/** After a helper: if it requested a tail call, run the target in this frame and return its result. */
+function tailCallCheck(f: FnCompiler): void {
+  const c = f.c;
+  f.usesTable = true;
+  c.gget(G_TAIL);
+  c.tee(f.t32);
+  c.if_();
+  c.i32(0);
+  c.gset(G_TAIL);
+  for (let r = 0; r <= 10; r++) f.get(r);
+  c.get(f.fp);
+  c.get(f.t32);
+  c.callIndirect(f.m.fullType);
+  for (let r = 5; r >= 0; r--) f.set(r);
+  emitReturn(f);
+  c.end();
+}
+
+function pushHelperArgs(f: FnCompiler): void {
+  for (let r = 1; r <= 5; r++) f.get(r);
+}
+
+const wrapReg = (f: FnCompiler, r: number): void => {
+  f.get(r);
+  f.c.op(Op.i32_wrap_i64);
+};
+
+export function emitHelperCall(f: FnCompiler, pc: number): void {
+  const c = f.c;
+  const id = f.p.imm[pc]!;
+  const name = f.m.helperName(id);
+  if (name === undefined) {
+    f.fault(FaultCode.UnknownHelper, id, pc);
+    return;
+  }
+  if (!f.checked && f.m.fastHelpers && fastHelper(f, id, name)) return;
+  c.i32(pc);
+  c.get(f.fp);
+  pushHelperArgs(f);
+  f.callImport({ kind: "helper", id });
+  f.set(0);
+  tailCallCheck(f);
+}
+
+/** Verified-mode map helpers with i32 pointers; true when handled. */
+function fastHelper(f: FnCompiler, id: number, name: string): boolean {
+  const c = f.c;
+  const kind = id === 1 && name === "bpf_map_lookup_elem" ? "lookup" : id === 2 && name === "bpf_map_update_elem" ? "update" : id === 3 && name === "bpf_map_delete_elem" ? "delete" : undefined;
+  if (kind === undefined) return false;
+  const known = f.known[1];
+  const map = known !== undefined && known < 1n << 32n ? f.m.mapAt(Number(known)) : undefined;
+  if (kind === "lookup" && map?.array !== undefined) {
+    inlineArrayLookup(f, map.array);
+    return true;
+  }
+  if (map !== undefined) {
+    wrapReg(f, 2);
+    if (kind === "update") {
+      wrapReg(f, 3);
+      wrapReg(f, 4);
+    }
+    f.callImport({ kind, map: map.addr });
+  } else {
+    wrapReg(f, 1);
+    wrapReg(f, 2);
+    if (kind === "update") {
+      wrapReg(f, 3);
+      wrapReg(f, 4);
+    }
+    f.callImport({ kind: kind === "lookup" ? "lookupDyn" : kind === "update" ? "updateDyn" : "deleteDyn" });
+  }
+  c.op(kind === "lookup" ? Op.i64_extend_i32_u : Op.i64_extend_i32_s);
+  f.set(0);
+  return true;
+}
+
+function inlineArrayLookup(f: FnCompiler, a: { valueBase: number; valueStride: number; cpuStride: number; maxEntries: number }): void {
+  const c = f.c;
+  // index = *(u32 *)r2
+  wrapReg(f, 2);
+  c.mem(Op.i32_load, 4, 0);
+  c.tee(f.t32);
+  c.i32(a.maxEntries);
+  c.op(Op.i32_ge_u);
+  c.ifT(ValType.I64);
+  c.i64(0);
+  c.else_();
+  c.get(f.t32);
+  c.i32(a.valueStride);
+  c.op(Op.i32_mul);
+  c.i32(a.valueBase);
+  c.op(Op.i32_add);
+  if (a.cpuStride !== 0) {
+    c.gget(G_CPU);
+    c.i32(a.cpuStride);
+    c.op(Op.i32_mul);
+    c.op(Op.i32_add);
+  }
+  c.op(Op.i64_extend_i32_u);
+  c.end();
+  f.set(0);
+}
+
+/** Checked mode: fault when a new frame would exceed MAX_CALL_FRAMES (the interpreter's depth test). */
+function callDepthCheck(f: FnCompiler, pc: number): void {
+  if (!f.checked) return;
+  const c = f.c;
+  c.get(f.fp);
+  c.i32(FRAME);
+  c.op(Op.i32_sub);
+  c.gget(G_STACK_LO);
+  c.op(Op.i32_le_u);
+  c.if_();
+  f.fault(FaultCode.CallDepth, () => c.get(f.fp), pc);
+  c.end();
+}
+
+/** Calls function `slot` in a new frame and stores its results. */
+function callInNewFrame(f: FnCompiler, slot: number): void {
+  const c = f.c;
+  const abi: Abi = f.checked ? "full" : "lean";
+  if (abi === "full") {
+    for (let r = 0; r <= 9; r++) f.get(r);
+    c.get(f.fp);
+    c.i32(FRAME);
+    c.op(Op.i32_sub);
+    c.op(Op.i64_extend_i32_u);
+  } else {
+    pushHelperArgs(f);
+  }
+  c.get(f.fp);
+  c.i32(FRAME);
+  c.op(Op.i32_sub);
+  f.callFunc(slot, abi);
+  if (abi === "full") for (let r = 5; r >= 0; r--) f.set(r);
+  else f.set(0);
+  f.resetR10();
+}
+
+export function emitLocalCall(f: FnCompiler, pc: number): void {
+  callDepthCheck(f, pc);
+  callInNewFrame(f, f.p.target[pc]!);
+}
+
+export function emitCallx(f: FnCompiler, pc: number): void {
+  const c = f.c;
+  const s = f.p.src[pc]!;
+  // A PTR_TO_FUNC value (bit 32 set) calls the subprogram, anything else the helper of that id.
+  f.get(s);
+  c.i64(32);
+  c.op(Op.i64_shr_u);
+  c.i64(1);
+  c.op(Op.i64_eq);
+  c.if_();
+  for (const e of f.m.callxEntries) {
+    wrapReg(f, s);
+    c.i32(e);
+    c.op(Op.i32_eq);
+    c.if_();
+    callDepthCheck(f, pc);
+    callInNewFrame(f, e);
+    c.br(1);
+    c.end();
+  }
+  f.fault(FaultCode.CallxNoEntry, () => wrapReg(f, s), pc);
+  c.else_();
+  c.i32(pc);
+  c.get(f.fp);
+  wrapReg(f, s);
+  f.get(s);
+  c.i64(32);
+  c.op(Op.i64_shr_u);
+  c.op(Op.i32_wrap_i64);
+  pushHelperArgs(f);
+  f.callImport({ kind: "helperDyn" });
+  f.set(0);
+  tailCallCheck(f);
+  c.end();
+}
+
+/** BPF_LD | BPF_ABS / BPF_IND: r0 = the program type's packet load at imm (+ src); out of bounds ends the run. */
+export function emitLdAbs(f: FnCompiler, pc: number): void {
+  const c = f.c;
+  const p = f.p;
+  const op = p.op[pc]!;
+  const size = (op & 0x18) === 0x10 ? 1 : (op & 0x18) === 0x08 ? 2 : 4;
+  c.i32(pc);
+  wrapReg(f, 6);
+  if ((op & 0xe0) === 0x40) {
+    wrapReg(f, p.src[pc]!);
+    c.i32(p.imm[pc]!);
+    c.op(Op.i32_add);
+  } else {
+    c.i32(p.imm[pc]!);
+  }
+  c.i32(size);
+  f.callImport({ kind: "ldAbs" });
+  c.op(Op.i64_extend_i32_u);
+  f.set(0);
+}
