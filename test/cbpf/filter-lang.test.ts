@@ -101,6 +101,13 @@ test("long programs: conditional jumps past 255 get ja trampolines", () => {
   assert.notEqual(new CbpfProgram(prog).run(new Uint8Array(60), 60, 60, 0), 0);
 });
 
+test("absurd nesting is a FilterError, not a stack overflow; long or-chains compile", () => {
+  assert.throws(() => compileFilterExpression("(".repeat(5000) + "tcp" + ")".repeat(5000)), (e: unknown) => e instanceof FilterError && e.reason === "too_complex");
+  assert.equal(compileFilterExpression("(".repeat(200) + "tcp" + ")".repeat(200)).length, 12);
+  const hosts = Array.from({ length: 300 }, (_, i) => `host 10.0.${i >> 8}.${i & 255}`).join(" or ");
+  assert.equal(compileFilterExpression(hosts).length, 1559); // tcpdump -d: 1559 lines
+});
+
 test("protochain turns the optimiser off (its loop jumps backwards)", () => {
   const prog = compileFilterExpression("ip6 protochain 6");
   assert.equal(prog.length, 36);

@@ -186,7 +186,13 @@ class Walker {
 
 /** The syntax tree of an expression (undefined when empty); throws FilterError on syntax errors. */
 export function parseFilterExpression(expr: string): ExprNode | undefined {
-  const r = new Parser(expr, tokenize(expr)).parse();
+  let r;
+  try {
+    r = new Parser(expr, tokenize(expr)).parse();
+  } catch (e) {
+    if (e instanceof RangeError) throw new FilterError("too_complex", "expression too complex: nested too deeply", expr, 0, expr.length);
+    throw e;
+  }
   if (!r.ok) throw r.error;
   return r.tree;
 }
@@ -231,6 +237,17 @@ function prefixTree(expr: string, toks: readonly Token[], at: number): ExprNode 
  * does (libpcap 1.10: same instructions, same order). Throws FilterError.
  */
 export function compileFilterExpression(expr: string, opts: FilterCompileOptions = {}): SockFilter[] {
+  try {
+    return compileUnguarded(expr, opts);
+  } catch (e) {
+    // Recursion in the parser and the code generator follows the nesting of the
+    // expression; libpcap's parser stack has a limit too ("memory exhausted").
+    if (e instanceof RangeError) throw new FilterError("too_complex", "expression too complex: nested too deeply", expr, 0, expr.length);
+    throw e;
+  }
+}
+
+function compileUnguarded(expr: string, opts: FilterCompileOptions): SockFilter[] {
   const snaplen = opts.snaplen ?? 262144;
   const toks = tokenize(expr);
   const parsed = new Parser(expr, toks).parse();

@@ -9,8 +9,7 @@
 import * as C from "../constants.js";
 import type { SockFilter } from "../constants.js";
 import { FilterError } from "./errors.js";
-import { Block, JF, JT, NOP, type Slist } from "./ir.js";
-import { isMarked, mark, type Icode } from "./optimize.js";
+import { Block, JF, JT, NOP, postorder, preorder, type Icode, type Slist } from "./ir.js";
 
 const slength = (s: Slist | null): number => {
   let n = 0;
@@ -29,21 +28,18 @@ export function emitProgram(ic: Icode, expr: string): SockFilter[] {
   for (let attempt = 0; ; attempt++) {
     if (attempt > 100_000) throw new FilterError("too_complex", "the program's jumps cannot be laid out", expr, 0, expr.length);
     ic.curMark++;
-    const countStmts = (p: Block | null): number => {
-      if (p === null || isMarked(ic, p)) return 0;
-      mark(ic, p);
-      const n = countStmts(JT(p)) + countStmts(JF(p));
-      return slength(p.stmts) + n + 1 + p.longjt + p.longjf;
-    };
-    const n = countStmts(ic.root);
+    let n = 0;
+    preorder(ic, ic.root, (p) => {
+      n += slength(p.stmts) + 1 + p.longjt + p.longjf;
+    });
     const out: Insn[] = Array.from({ length: n }, () => ({ code: 0, jt: 0, jf: 0, k: 0 }));
     let ftail = n;
     ic.curMark++;
-    const convert = (p: Block | null): boolean => {
-      if (p === null || isMarked(ic, p)) return true;
-      mark(ic, p);
-      if (!convert(JF(p))) return false;
-      if (!convert(JT(p))) return false;
+    // A branch found too long is marked, and the layout redone. libpcap redoes it after
+    // each one; marking all of a pass at once reaches the same set, since adding jumps
+    // only lengthens branches.
+    let retry = false;
+    const convert = (p: Block): void => {
       const slen = slength(p.stmts);
       ftail -= slen + 1 + p.longjt + p.longjf;
       let dst = ftail;
@@ -84,28 +80,26 @@ export function emitProgram(ic: Icode, expr: string): SockFilter[] {
       if (t !== null) {
         let extra = 0;
         let o = t.offset - (p.offset + slen) - 1;
-        if (o >= 256) {
-          if (p.longjt === 0) {
-            p.longjt++;
-            return false;
-          }
+        if (o >= 256 && p.longjt === 0) {
+          p.longjt++;
+          retry = true;
+        } else if (o >= 256) {
           d.jt = extra;
           extra++;
           out[dst + extra] = { code: C.BPF_JMP | C.BPF_JA, jt: 0, jf: 0, k: o - extra };
         } else d.jt = o;
         o = JF(p)!.offset - (p.offset + slen) - 1;
-        if (o >= 256) {
-          if (p.longjf === 0) {
-            p.longjf++;
-            return false;
-          }
+        if (o >= 256 && p.longjf === 0) {
+          p.longjf++;
+          retry = true;
+        } else if (o >= 256) {
           d.jf = extra;
           extra++;
           out[dst + extra] = { code: C.BPF_JMP | C.BPF_JA, jt: 0, jf: 0, k: o - extra };
         } else d.jf = o;
       }
-      return true;
     };
-    if (convert(ic.root)) return out.map((x) => ({ code: x.code, jt: x.jt, jf: x.jf, k: x.k >>> 0 }));
+    postorder(ic, ic.root, JF, JT, convert);
+    if (!retry) return out.map((x) => ({ code: x.code, jt: x.jt, jf: x.jf, k: x.k >>> 0 }));
   }
 }

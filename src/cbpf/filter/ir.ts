@@ -159,3 +159,72 @@ export function finishParse(p: Block, snaplen: number): Block {
   backpatch(p, new Block(C.BPF_RET | C.BPF_K, 0));
   return p.head;
 }
+
+/** The program as a graph: the root and the mark generation (libpcap's struct icode). */
+export interface Icode {
+  root: Block;
+  curMark: number;
+}
+/** A block is marked when its mark equals the current generation; bumping it unmarks all. */
+export const isMarked = (ic: Icode, b: Block): boolean => b.mark === ic.curMark;
+export const mark = (ic: Icode, b: Block): void => {
+  b.mark = ic.curMark;
+};
+
+/**
+ * Depth-first pre-order over the unmarked blocks reachable from `root`, true branch
+ * first (the order of libpcap's recursive walks), marking them; iterative, so that long
+ * programs do not exhaust the stack.
+ */
+export function preorder(ic: Icode, root: Block, visit: (b: Block) => void): void {
+  const stack: Block[] = [root];
+  while (stack.length > 0) {
+    const b = stack.pop()!;
+    if (isMarked(ic, b)) continue;
+    mark(ic, b);
+    visit(b);
+    const f = b.ef.succ;
+    const t = b.et.succ;
+    if (f !== null) stack.push(f);
+    if (t !== null) stack.push(t);
+  }
+}
+
+/**
+ * Depth-first post-order: a block is marked on entry, then `first(b)` and `second(b)`
+ * are walked, then `post(b)` runs; iterative.
+ */
+export function postorder(ic: Icode, root: Block, first: (b: Block) => Block | null, second: (b: Block) => Block | null, post: (b: Block) => void): void {
+  const blocks: Block[] = [root];
+  const states: number[] = [0];
+  while (blocks.length > 0) {
+    const top = blocks.length - 1;
+    const b = blocks[top]!;
+    const state = states[top]!;
+    if (state === 0) {
+      if (isMarked(ic, b)) {
+        blocks.pop();
+        states.pop();
+        continue;
+      }
+      mark(ic, b);
+      states[top] = 1;
+      const c = first(b);
+      if (c !== null) {
+        blocks.push(c);
+        states.push(0);
+      }
+    } else if (state === 1) {
+      states[top] = 2;
+      const c = second(b);
+      if (c !== null) {
+        blocks.push(c);
+        states.push(0);
+      }
+    } else {
+      blocks.pop();
+      states.pop();
+      post(b);
+    }
+  }
+}

@@ -19,18 +19,10 @@
  */
 import * as C from "../constants.js";
 import { FilterError } from "./errors.js";
-import { A_ATOM, Block, Edge, JF, JT, N_ATOMS, NOP, type Slist, type Stmt, X_ATOM, sappend } from "./ir.js";
-import { AX_ATOM, atomdef, atomuse, computeLocalUd, eqBlk, foldEdge, has, setInsert, setIntersect, setMember, thisOp, useConflict } from "./optimize-flow.js";
+import { A_ATOM, Block, Edge, JF, JT, N_ATOMS, NOP, type Icode, type Slist, type Stmt, X_ATOM, isMarked, postorder, preorder, sappend } from "./ir.js";
 
-/** The program being optimised: the root and the mark generation (libpcap's struct icode). */
-export interface Icode {
-  root: Block;
-  curMark: number;
-}
-export const isMarked = (ic: Icode, b: Block): boolean => b.mark === ic.curMark;
-export const mark = (ic: Icode, b: Block): void => {
-  b.mark = ic.curMark;
-};
+export type { Icode };
+import { AX_ATOM, atomdef, atomuse, computeLocalUd, foldEdge, has, setInsert, setIntersect, setMember, thisOp, useConflict } from "./optimize-flow.js";
 
 class OptError extends Error {}
 
@@ -59,22 +51,13 @@ class Optimizer {
   init(): void {
     const ic = this.ic;
     ic.curMark++;
-    const countBlocks = (p: Block | null): number => {
-      if (p === null || isMarked(ic, p)) return 0;
-      mark(ic, p);
-      return countBlocks(JT(p)) + countBlocks(JF(p)) + 1;
-    };
-    const n = countBlocks(ic.root);
+    let n = 0;
+    preorder(ic, ic.root, () => n++);
     ic.curMark++;
-    const number = (p: Block | null): void => {
-      if (p === null || isMarked(ic, p)) return;
-      mark(ic, p);
+    preorder(ic, ic.root, (p) => {
       p.id = this.blocks.length;
       this.blocks.push(p);
-      number(JT(p));
-      number(JF(p));
-    };
-    number(ic.root);
+    });
     const nBlocks = this.blocks.length;
     const nEdges = 2 * nBlocks;
     this.edges = new Array<Edge>(nEdges);
@@ -99,23 +82,13 @@ class Optimizer {
     const ic = this.ic;
     this.levels.fill(null);
     ic.curMark++;
-    const walk = (b: Block): void => {
-      if (isMarked(ic, b)) return;
-      mark(ic, b);
-      b.link = null;
-      let level: number;
+    postorder(ic, ic.root, JT, JF, (b) => {
       const t = JT(b);
-      if (t !== null) {
-        const f = JF(b)!;
-        walk(t);
-        walk(f);
-        level = Math.max(t.level, f.level) + 1;
-      } else level = 0;
+      const level = t === null ? 0 : Math.max(t.level, JF(b)!.level) + 1;
       b.level = level;
       b.link = this.levels[level] ?? null;
       this.levels[level] = b;
-    };
-    walk(ic.root);
+    });
   }
 
   private *byLevel(from: number, to: number): Generator<Block> {
@@ -645,27 +618,17 @@ class Optimizer {
       let done1 = true;
       for (const b of this.blocks) b.link = null;
       ic.curMark++;
-      const makeMarks = (p: Block): void => {
-        if (isMarked(ic, p)) return;
-        mark(ic, p);
-        if (C.BPF_CLASS(p.s.code) !== C.BPF_RET) {
-          makeMarks(JT(p)!);
-          makeMarks(JF(p)!);
-        }
-      };
-      makeMarks(ic.root);
-      for (let i = n - 1; i !== 0; ) {
-        --i;
-        const bi = this.blocks[i]!;
-        if (!isMarked(ic, bi)) continue;
-        for (let j = i + 1; j < n; j++) {
-          const bj = this.blocks[j]!;
-          if (!isMarked(ic, bj)) continue;
-          if (eqBlk(bi, bj)) {
-            bi.link = bj.link ?? bj;
-            break;
-          }
-        }
+      preorder(ic, ic.root, () => undefined);
+      // For each live block, the first later live block equal to it (eq_blk), found by
+      // hashing: walking down from the end, a bucket holds the lowest index seen so far.
+      const first = new Map<string, Block>();
+      for (let i = n - 1; i >= 0; i--) {
+        const b = this.blocks[i]!;
+        if (!isMarked(ic, b)) continue;
+        const key = blockKey(b);
+        const j = first.get(key);
+        if (j !== undefined && i !== n - 1) b.link = j.link ?? j;
+        first.set(key, b);
       }
       for (const p of this.blocks) {
         if (JT(p) === null) continue;
@@ -681,6 +644,13 @@ class Optimizer {
       if (done1) return;
     }
   }
+}
+
+/** What eq_blk() compares: the branch, its targets and the live statements. */
+function blockKey(b: Block): string {
+  let key = `${b.s.code},${b.s.k},${b.et.succ?.id ?? -1},${b.ef.succ?.id ?? -1}`;
+  for (let s = thisOp(b.stmts); s !== null; s = thisOp(s.next)) key += `;${s.s.code},${s.s.k}`;
+  return key;
 }
 
 /** opt_root(): skips leading tests whose branches coincide; a `ret` root needs no statements. */
