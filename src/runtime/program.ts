@@ -9,6 +9,7 @@
 import { TsbpfError } from "../errors/index.js";
 import type { Insn } from "../isa/index.js";
 import { Machine, predecode, type Fault, type PredecodedProgram, type Region } from "../vm/index.js";
+import { JitMachine, type JitMode } from "../jit/index.js";
 import {
   SkBuff, SkbError, XdpBuff, XdpError, isL2SkbType, parseProgramType, shortProgTypeName, testRunKind,
   type ProgramTypeName, type TestRunOptions, type TestRunResult,
@@ -21,7 +22,13 @@ export interface ProgramLoadSpec {
   type: string;
   insns: readonly Insn[];
   license?: string;
+  /** Engine for runs: the interpreter (default) or the WebAssembly JIT. */
+  engine?: Engine;
+  /** JIT mode: "checked" (default; the interpreter's faults) or "verified" (only for programs a verifier accepted). */
+  jitMode?: JitMode;
 }
+
+export type Engine = "interp" | "jit";
 
 /** A program stopped by a fault in checked mode: the kernel would never have run it. */
 export class ProgramFault extends TsbpfError {
@@ -73,6 +80,9 @@ export class Program {
   readonly license: string;
   readonly predecoded: PredecodedProgram;
   private readonly machines: Array<Machine | undefined> = [];
+  private readonly jitMachines: Array<JitMachine | undefined> = [];
+  readonly engine: Engine;
+  private readonly jitMode: JitMode;
   private closed = false;
 
   constructor(runtime: Runtime, id: number, spec: ProgramLoadSpec) {
@@ -85,6 +95,29 @@ export class Program {
     this.insns = spec.insns;
     this.license = spec.license ?? "GPL";
     this.predecoded = predecode(spec.insns);
+    this.engine = spec.engine ?? "interp";
+    this.jitMode = spec.jitMode ?? "checked";
+  }
+
+  /** The JIT machine for one CPU (compiled on first use). */
+  jitMachine(cpu: number): JitMachine {
+    let m = this.jitMachines[cpu];
+    if (m === undefined) {
+      const rt = this.runtime;
+      m = new JitMachine(this.predecoded, rt.space, {
+        helpers: rt.helpersFor(this.type),
+        budget: rt.budget,
+        stackName: `stack cpu${cpu}`,
+        mode: this.jitMode,
+        cpu,
+        ldAbs: (ctx, off, size) => {
+          const pkt = this.packetAt(ctx);
+          return pkt instanceof SkBuff ? pkt.ldAbs(off, size) : undefined;
+        },
+      });
+      this.jitMachines[cpu] = m;
+    }
+    return m;
   }
 
   /** The machine for one CPU (each has its own stack, as each CPU has its own in the kernel). */
@@ -112,7 +145,7 @@ export class Program {
   }
 
   /** BPF_PROG_TEST_RUN. Throws TestRunError for input the kernel rejects, ProgramFault if the program faults. */
-  testRun(opts: TestRunOptions = {}): TestRunResult {
+  testRun(opts: TestRunOptions & { engine?: Engine } = {}): TestRunResult {
     if (this.closed) throw new TestRunError(`program ${this.name} is closed`, -9);
     const rt = this.runtime;
     const cpu = opts.cpu ?? 0;
@@ -149,7 +182,7 @@ export class Program {
     }
     try {
       const t0 = performance.now();
-      const { r0, executed } = this.execute(ctxAddr, cpu, repeat, pkt);
+      const { r0, executed } = this.execute(ctxAddr, cpu, repeat, pkt, opts.engine ?? this.engine);
       const durationNs = ((performance.now() - t0) * 1e6) / repeat;
       return {
         retval: Number(r0 & 0xffffffffn),
@@ -177,7 +210,7 @@ export class Program {
     if (cpu < 0 || cpu >= rt.numCpus) throw new TestRunError(`cpu ${cpu} out of range (${rt.numCpus} CPUs)`, -EINVAL);
     const region = opts.ctx !== undefined && opts.ctx.length > 0 ? rt.space.mapBytes(opts.ctx, { name: "ctx", kind: "ctx", writable: opts.writableCtx ?? false }) : undefined;
     try {
-      const { r0, executed } = this.execute(region?.start ?? 0, cpu, 1, undefined);
+      const { r0, executed } = this.execute(region?.start ?? 0, cpu, 1, undefined, this.engine);
       return {
         retval: Number(r0 & 0xffffffffn),
         r0,
@@ -190,17 +223,23 @@ export class Program {
   }
 
   /** The bpf_test_run loop: `repeat` runs on the same ctx and packet, on one CPU. */
-  private execute(ctxAddr: number, cpu: number, repeat: number, pkt: SkBuff | XdpBuff | undefined): { r0: bigint; executed: number } {
+  private execute(ctxAddr: number, cpu: number, repeat: number, pkt: SkBuff | XdpBuff | undefined, engine: Engine): { r0: bigint; executed: number } {
     const rt = this.runtime;
     if (pkt !== undefined) {
       rt.registerPacket(ctxAddr, pkt);
       this.packetByCtx.set(ctxAddr, pkt);
     }
-    const m = this.machine(cpu);
     const prevCpu = rt.cpu;
     rt.cpu = cpu;
     for (const k of Object.keys(rt.redirect)) delete (rt.redirect as Record<string, unknown>)[k];
     try {
+      if (engine === "jit") {
+        // The whole repeat loop runs inside one wasm call.
+        const res = this.jitMachine(cpu).runRepeat(repeat, { r1: BigInt(ctxAddr) });
+        if (res.status === "fault") throw new ProgramFault(this.name, res.fault);
+        return { r0: res.r0, executed: res.executed };
+      }
+      const m = this.machine(cpu);
       let r0 = 0n;
       let executed = 0;
       for (let i = 0; i < repeat; i++) {
@@ -224,6 +263,7 @@ export class Program {
     if (this.closed) return;
     this.closed = true;
     for (const m of this.machines) m?.close();
+    for (const m of this.jitMachines) m?.close();
     this.runtime.forgetProgram(this);
   }
 }
