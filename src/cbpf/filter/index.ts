@@ -9,3 +9,4 @@ export { FilterError, type FilterErrorReason } from "./errors.js";
 export { tokenize, type Token, type TokenKind } from "./lexer.js";
 export type { ExprNode, IdNode, ArithNode } from "./parser.js";
 export { lookupService, nameToPort, nameToProto } from "./names.js";
+export { LINKTYPE_DESCRIPTION } from "./gencode.js";

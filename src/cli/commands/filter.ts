@@ -24,6 +24,7 @@ import {
   formatDecimal,
   formatListing,
   FilterError,
+  LINKTYPE_DESCRIPTION,
   type CbpfFilter,
   type FilterCompileOptions,
   type SockFilter,
@@ -55,9 +56,8 @@ export interface FilterCommandOptions {
 /** A Commander argParser that counts repetitions (-d, -dd, -ddd). */
 export const increment = (_v: unknown, prev: number): number => prev + 1;
 
-const DESCRIPTIONS: Readonly<Record<number, string>> = {
-  0: "BSD loopback", 1: "Ethernet", 101: "Raw IP", 108: "OpenBSD loopback", 113: "Linux cooked v1", 228: "Raw IPv4", 229: "Raw IPv6", 276: "Linux cooked v2",
-};
+/** tcpdump's "link-type EN10MB (Ethernet)" line. */
+const linktypeLabel = (lt: number): string => `${linktypeName(lt)} (${LINKTYPE_DESCRIPTION[lt] ?? linktypeName(lt)})`;
 
 export function parseEngine(v: string | undefined): EngineName {
   const e = v ?? "auto";
@@ -184,7 +184,7 @@ export async function runCapture(o: CaptureRunOptions, filterFor: (linktype: num
       const snaplen = iface === undefined || iface.snaplen === 0 || iface.snaplen > 262144 ? 262144 : iface.snaplen;
       if (!announced && o.quiet !== true) {
         announced = true;
-        io.err(`reading from file ${o.input === "-" ? "-" : o.input}, link-type ${linktypeName(rec.linktype)} (${DESCRIPTIONS[rec.linktype] ?? linktypeName(rec.linktype)}), snapshot length ${snaplen}\n`);
+        io.err(`reading from file ${o.input === "-" ? "-" : o.input}, link-type ${linktypeLabel(rec.linktype)}, snapshot length ${snaplen}\n`);
       }
       if (f === undefined) {
         f = filterFor(rec.linktype, snaplen);
@@ -277,7 +277,7 @@ function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: n
     const linktype = view.getUint32(20, true) & 0x03ffffff;
     const snaplen = snaplenOf(fileSnaplen);
     const limit = Math.max(fileSnaplen, MAXIMUM_SNAPLEN);
-    if (o.quiet !== true) io.err(`reading from file ${o.input}, link-type ${linktypeName(linktype)} (${DESCRIPTIONS[linktype] ?? linktypeName(linktype)}), snapshot length ${snaplen}\n`);
+    if (o.quiet !== true) io.err(`reading from file ${o.input}, link-type ${linktypeLabel(linktype)}, snapshot length ${snaplen}\n`);
     const filter = filterFor(linktype, snaplen);
     let obuf = new Uint8Array(4 << 20);
     let opos = 0;
