@@ -15,6 +15,7 @@ export type TsbpfErrorCode =
   | "EMAP" // a map operation or map definition the kernel would refuse (see MapError.errno)
   | "EPCAP" // malformed pcap / pcapng capture
   | "ECBPF" // a classic BPF program that does not parse or that the checker rejects
+  | "EVERIFY" // a program the verifier rejects (see VerifierError in src/verifier)
   | "EUSAGE"; // bad command-line or API usage
 
 export class TsbpfError extends Error {

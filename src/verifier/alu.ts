@@ -1,0 +1,268 @@
+/**
+ * ALU instructions: check_alu_op(), adjust_reg_min_max_vals(),
+ * adjust_ptr_min_max_vals() and check_reg_sane_offset() of kernel/bpf/verifier.c.
+ * Scalar results come from bounds.ts; this file decides which operand is a
+ * pointer, what pointer arithmetic is allowed, and how ids and fixed offsets move.
+ */
+import type { AluInsn, EndianInsn } from "../isa/index.js";
+import {
+  UNKNOWN, known, scalarAlu, scalarNeg, signExtend, signExtend32, sync, zext32, coerceToSize,
+  S64_MIN, U32_MAX, type Bounds, type ScalarAluOp,
+} from "./bounds.js";
+import { EACCES, EINVAL, type Env } from "./env.js";
+import { tnumIsConst, tnumAdd, tnumSub } from "./tnum.js";
+import { constScalar, isPktPointer, regTypeStr, scalarReg, unknownScalar, type Reg } from "./state.js";
+
+const ALU_STR: Record<string, string> = {
+  add: "+=", sub: "-=", mul: "*=", div: "/=", sdiv: "/=", or: "|=", and: "&=", lsh: "<<=", rsh: ">>=",
+  neg: "neg", mod: "%=", smod: "%=", xor: "^=", mov: "=", movsx: "=", arsh: "s>>=",
+};
+
+/** BPF_MAX_VAR_OFF: bound on pointer offsets. */
+export const BPF_MAX_VAR_OFF = 1 << 29;
+
+/** Scalars moved between registers share an id, so a later comparison refines both (assign_scalar_id_before_mov()). */
+function withId(env: Env, regno: number, r: Reg): Reg {
+  if (r.type === "SCALAR_VALUE" && r.id === 0 && !tnumIsConst(r.b.var)) {
+    const n = { ...r, id: env.newId() };
+    env.setReg(regno, n);
+    return n;
+  }
+  return r;
+}
+
+export function checkAlu(env: Env, insn: AluInsn | EndianInsn): void {
+  if (insn.kind === "end") return checkEndian(env, insn);
+  const dstno = insn.dst;
+  if (insn.op === "neg") {
+    const d = env.readReg(dstno);
+    env.checkWritable(dstno);
+    if (d.type !== "SCALAR_VALUE") {
+      if (!env.privileged) env.fail(`R${dstno} pointer arithmetic prohibited`, EACCES);
+      env.setReg(dstno, insn.alu64 ? unknownScalar() : scalarReg(sync(zext32(UNKNOWN))));
+      return;
+    }
+    env.setReg(dstno, scalarReg(scalarNeg(d.b, !insn.alu64)));
+    return;
+  }
+  if (insn.op === "mov" || insn.op === "movsx") return checkMov(env, insn);
+  let src: Reg;
+  if (insn.src.kind === "reg") src = env.readReg(insn.src.reg);
+  else src = constScalar(insn.alu64 ? BigInt(insn.src.imm) : BigInt(insn.src.imm >>> 0));
+  const dst = env.readReg(dstno);
+  if ((insn.op === "div" || insn.op === "mod" || insn.op === "sdiv" || insn.op === "smod") && insn.src.kind === "imm" && insn.src.imm === 0) {
+    env.fail("div by zero", EINVAL);
+  }
+  if ((insn.op === "lsh" || insn.op === "rsh" || insn.op === "arsh") && insn.src.kind === "imm") {
+    const size = insn.alu64 ? 64 : 32;
+    if (insn.src.imm < 0 || insn.src.imm >= size) env.fail(`invalid shift ${insn.src.imm}`, EINVAL);
+  }
+  env.checkWritable(dstno);
+  const opStr = ALU_STR[insn.op]!;
+  if (dst.type !== "SCALAR_VALUE" && src.type !== "SCALAR_VALUE") {
+    if (insn.op === "sub" && env.privileged) {
+      env.setReg(dstno, unknownScalar());
+      return;
+    }
+    env.fail(`R${dstno} pointer ${opStr} pointer prohibited`, EACCES);
+  }
+  if (dst.type !== "SCALAR_VALUE") {
+    env.setReg(dstno, adjustPtr(env, insn, dstno, dst, src, false));
+    return;
+  }
+  if (src.type !== "SCALAR_VALUE") {
+    env.setReg(dstno, adjustPtr(env, insn, dstno, src, dst, true));
+    return;
+  }
+  const op = insn.op as ScalarAluOp | "div" | "mod" | "sdiv" | "smod";
+  env.setReg(dstno, scalarReg(scalarAlu(op, dst.b, src.b, !insn.alu64)));
+}
+
+function checkEndian(env: Env, insn: EndianInsn): void {
+  const d = env.readReg(insn.dst);
+  env.checkWritable(insn.dst);
+  if (d.type !== "SCALAR_VALUE") {
+    if (!env.privileged) env.fail(`R${insn.dst} pointer arithmetic prohibited`, EACCES);
+    env.setReg(insn.dst, unknownScalar());
+    return;
+  }
+  const bytes = insn.width / 8;
+  if (insn.order === "le") {
+    env.setReg(insn.dst, scalarReg(coerceToSize(d.b, bytes)));
+    return;
+  }
+  if (tnumIsConst(d.b.var)) {
+    let v = d.b.var.value & ((1n << BigInt(insn.width)) - 1n);
+    let out = 0n;
+    for (let i = 0; i < bytes; i++) {
+      out = (out << 8n) | (v & 0xffn);
+      v >>= 8n;
+    }
+    env.setReg(insn.dst, constScalar(out));
+    return;
+  }
+  env.setReg(insn.dst, scalarReg(coerceToSize(UNKNOWN, bytes)));
+}
+
+function checkMov(env: Env, insn: AluInsn): void {
+  const dstno = insn.dst;
+  if (insn.src.kind === "imm") {
+    env.checkWritable(dstno);
+    env.setReg(dstno, constScalar(insn.alu64 ? BigInt(insn.src.imm) : BigInt(insn.src.imm >>> 0)));
+    return;
+  }
+  const srcno = insn.src.reg;
+  let src = env.readReg(srcno);
+  env.checkWritable(dstno);
+  const ext = insn.op === "movsx" ? (insn.extWidth ?? 8) : 0;
+  if (src.type !== "SCALAR_VALUE") {
+    if (insn.alu64 && ext === 0) {
+      env.setReg(dstno, src);
+      return;
+    }
+    if (!env.privileged) env.fail(insn.alu64 ? `R${srcno} sign-extension part of pointer` : `R${srcno} partial copy of pointer`, EACCES);
+    env.setReg(dstno, insn.alu64 ? unknownScalar() : scalarReg(sync(zext32(UNKNOWN))));
+    return;
+  }
+  if (insn.alu64) {
+    if (ext === 0) {
+      src = withId(env, srcno, src);
+      env.setReg(dstno, src);
+      return;
+    }
+    const noSext = src.b.umax < 1n << BigInt(ext - 1);
+    if (noSext) src = withId(env, srcno, src);
+    env.setReg(dstno, scalarReg(signExtend(src.b, (ext / 8) as 1 | 2 | 4), noSext ? src.id : 0));
+    return;
+  }
+  if (ext === 0) {
+    const isU32 = src.b.umax <= U32_MAX;
+    if (isU32) src = withId(env, srcno, src);
+    env.setReg(dstno, scalarReg(sync(zext32(src.b)), isU32 ? src.id : 0));
+    return;
+  }
+  const noSext = src.b.umax < 1n << BigInt(ext - 1);
+  if (noSext) src = withId(env, srcno, src);
+  env.setReg(dstno, scalarReg(signExtend32(src.b, (ext / 8) as 1 | 2), noSext ? src.id : 0));
+}
+
+/** check_reg_sane_offset(). */
+function saneOffset(env: Env, r: Reg, ptrType: string, isOffReg: boolean): void {
+  const knownVal = tnumIsConst(r.b.var);
+  const val = r.b.smin;
+  if (isOffReg && knownVal && (val >= BigInt(BPF_MAX_VAR_OFF) || val <= -BigInt(BPF_MAX_VAR_OFF))) {
+    env.fail(`math between ${ptrType} pointer and ${val} is not allowed`, EACCES);
+  }
+  if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF) env.fail(`${ptrType} pointer offset ${r.off} is not allowed`, EACCES);
+  if (r.b.smin === S64_MIN) env.fail(`math between ${ptrType} pointer and register with unbounded min value is not allowed`, EACCES);
+  if (r.b.smin >= BigInt(BPF_MAX_VAR_OFF) || r.b.smin <= -BigInt(BPF_MAX_VAR_OFF)) {
+    env.fail(`value ${r.b.smin} makes ${ptrType} pointer be out of bounds`, EACCES);
+  }
+}
+
+const s32fits = (x: number): boolean => x === (x | 0);
+
+/**
+ * adjust_ptr_min_max_vals(): ptr <op> off, the result going to `dstno`.
+ * `reversed` is scalar += pointer.
+ */
+function adjustPtr(env: Env, insn: AluInsn, dstno: number, ptr: Reg, off: Reg, reversed: boolean): Reg {
+  const ptrType = regTypeStr(ptr);
+  if (!insn.alu64) {
+    if (insn.op === "sub" && env.privileged) return scalarReg(sync(zext32(UNKNOWN)));
+    env.fail(`R${dstno} 32-bit pointer arithmetic prohibited`, EACCES);
+  }
+  if (ptr.maybeNull) env.fail(`R${dstno} pointer arithmetic on ${ptrType} prohibited, null-check it first`, EACCES);
+  const offKnown = tnumIsConst(off.b.var);
+  switch (ptr.type) {
+    case "PTR_TO_CTX": case "PTR_TO_MAP_VALUE": case "PTR_TO_MAP_KEY": case "PTR_TO_STACK": case "PTR_TO_PACKET_META":
+    case "PTR_TO_PACKET": case "PTR_TO_MEM": case "PTR_TO_FUNC":
+      break;
+    case "PTR_TO_FLOW_KEYS":
+      if (offKnown) break;
+      env.fail(`R${dstno} pointer arithmetic on ${ptrType} prohibited`, EACCES);
+      break;
+    case "CONST_PTR_TO_MAP":
+      if (offKnown && off.b.smin === 0n && insn.op === "add") break;
+      env.fail(`R${dstno} pointer arithmetic on ${ptrType} prohibited`, EACCES);
+      break;
+    default:
+      env.fail(`R${dstno} pointer arithmetic on ${ptrType} prohibited`, EACCES);
+  }
+  saneOffset(env, off, ptrType, true);
+  saneOffset(env, ptr, ptrType, false);
+  const sv = off.b.smin;
+  let res: Reg;
+  const pb = ptr.b;
+  const ob = off.b;
+  switch (insn.op) {
+    case "add": {
+      if (offKnown && s32fits(ptr.off + Number(sv)) && sv > -(1n << 32n) && sv < 1n << 32n) {
+        res = { ...ptr, off: ptr.off + Number(sv) };
+        break;
+      }
+      const b: Bounds = {
+        ...pb,
+        var: tnumAdd(pb.var, ob.var),
+        smin: BigInt.asIntN(64, pb.smin + ob.smin) !== pb.smin + ob.smin || BigInt.asIntN(64, pb.smax + ob.smax) !== pb.smax + ob.smax ? S64_MIN : pb.smin + ob.smin,
+        smax: BigInt.asIntN(64, pb.smin + ob.smin) !== pb.smin + ob.smin || BigInt.asIntN(64, pb.smax + ob.smax) !== pb.smax + ob.smax ? (1n << 63n) - 1n : pb.smax + ob.smax,
+        umin: pb.umin + ob.umin > (1n << 64n) - 1n || pb.umax + ob.umax > (1n << 64n) - 1n ? 0n : pb.umin + ob.umin,
+        umax: pb.umin + ob.umin > (1n << 64n) - 1n || pb.umax + ob.umax > (1n << 64n) - 1n ? (1n << 64n) - 1n : pb.umax + ob.umax,
+      };
+      res = { ...ptr, b };
+      if (isPktPointer(ptr)) res = { ...res, id: env.newId(), range: 0 };
+      break;
+    }
+    case "sub": {
+      if (reversed) env.fail(`R${dstno} tried to subtract pointer from scalar`, EACCES);
+      if (ptr.type === "PTR_TO_STACK") env.fail(`R${dstno} subtraction from stack pointer prohibited`, EACCES);
+      if (offKnown && s32fits(ptr.off - Number(sv)) && sv > -(1n << 32n) && sv < 1n << 32n) {
+        res = { ...ptr, off: ptr.off - Number(sv) };
+        break;
+      }
+      const sOv = BigInt.asIntN(64, pb.smin - ob.smax) !== pb.smin - ob.smax || BigInt.asIntN(64, pb.smax - ob.smin) !== pb.smax - ob.smin;
+      const uOv = pb.umin < ob.umax;
+      const b: Bounds = {
+        ...pb,
+        var: tnumSub(pb.var, ob.var),
+        smin: sOv ? S64_MIN : pb.smin - ob.smax,
+        smax: sOv ? (1n << 63n) - 1n : pb.smax - ob.smin,
+        umin: uOv ? 0n : pb.umin - ob.umax,
+        umax: uOv ? (1n << 64n) - 1n : pb.umax - ob.umin,
+      };
+      res = { ...ptr, b };
+      if (isPktPointer(ptr)) res = { ...res, id: env.newId(), range: sv < 0n ? 0 : ptr.range };
+      break;
+    }
+    case "and": case "or": case "xor":
+      env.fail(`R${dstno} bitwise operator ${ALU_STR[insn.op]} on pointer prohibited`, EACCES);
+      break;
+    default:
+      env.fail(`R${dstno} pointer arithmetic with ${ALU_STR[insn.op]} operator prohibited`, EACCES);
+  }
+  saneOffset(env, res, ptrType, false);
+  // Pointers carry no 32-bit bounds.
+  res = { ...res, b: sync({ ...res.b, s32min: -(1n << 31n), s32max: (1n << 31n) - 1n, u32min: 0n, u32max: U32_MAX }) };
+  if (!env.privileged) sanitizeCheckBounds(env, dstno, res);
+  return res;
+}
+
+/** sanitize_check_bounds(): unprivileged pointer arithmetic must stay in bounds. */
+function sanitizeCheckBounds(env: Env, dstno: number, r: Reg): void {
+  if (r.type === "PTR_TO_STACK") {
+    if (!tnumIsConst(r.b.var)) {
+      env.fail(`R${dstno} variable stack access prohibited for !root, var_off=${r.b.var.value} off=${r.off}`, EACCES);
+    }
+    if (r.off + Number(r.b.var.value) >= 0 || r.off + Number(r.b.var.value) < -512) {
+      env.fail(`R${dstno} stack pointer arithmetic goes out of range, prohibited for !root; off=${r.off}`, EACCES);
+    }
+  } else if (r.type === "PTR_TO_MAP_VALUE" && r.map !== undefined) {
+    const lo = BigInt(r.off) + r.b.smin;
+    const hi = BigInt(r.off) + r.b.umax;
+    if (lo < 0n || hi >= BigInt(r.map.spec.valueSize) + 1n) {
+      env.fail(`R${dstno} pointer arithmetic of map value goes out of range, prohibited for !root`, EACCES);
+    }
+  }
+}
+
+export { known };

@@ -1,0 +1,248 @@
+/**
+ * The walk: do_check() of kernel/bpf/verifier.c. One path at a time from
+ * instruction 0, each instruction checked by its family (alu.ts, jmp.ts, mem.ts,
+ * call.ts), conditional jumps queueing the other branch (push_stack), states
+ * compared at prune points (states.ts), paths ending at exit or when pruned, and
+ * the processed-instruction limit of 1,000,000. Also ld_imm64 (check_ld_imm) and
+ * the legacy packet loads (check_ld_abs), and the per-instruction log lines.
+ */
+import { formatXlated } from "../asm/index.js";
+import { HELPER_IDS } from "../helpers/index.js";
+import type { Insn, LdImm64Insn, LdPacketInsn } from "../isa/index.js";
+import { checkAlu } from "./alu.js";
+import { checkCondJmp } from "./jmp.js";
+import { checkAtomic, checkLoad, checkStore } from "./mem.js";
+import { checkHelperCall, checkLocalCall, checkResourceLeak, funcExit } from "./call.js";
+import { checkReturnCode } from "./retval.js";
+import { E2BIG, EACCES, EINVAL, type Env } from "./env.js";
+import { Explored, pathDone, type ExploredStats } from "./states.js";
+import { BPF_COMPLEXITY_LIMIT_INSNS, checkMaxStackDepth, type Cfg } from "./structure.js";
+import { alignment, stateStr } from "./log.js";
+import { constScalar, curFrame, newFrame, ptrReg, unknownScalar, NOT_INIT, type VState } from "./state.js";
+
+const BPF_COMPLEXITY_LIMIT_JMP_SEQ = 8192;
+
+const helperNames = new Map(HELPER_IDS.map((h) => [h.id, h.name] as const));
+export const insnText = (insn: Insn): string => formatXlated(insn, { imm: "kernel", helperName: (id) => helperNames.get(id) });
+
+export interface WalkStats extends ExploredStats {
+  processed: number;
+}
+
+/** print_insn_state(): the scratched registers after the last instruction line, or on a line of its own. */
+function printInsnState(env: Env): void {
+  const frame = curFrame(env.cur);
+  if (env.prevLogPos && env.prevLogPos === env.log.endPos) {
+    env.log.reset(env.prevLogPos - 1);
+    env.verbose(" ".repeat(alignment(env.prevInsnPrintPos)) + ";");
+  } else {
+    env.verbose(`${env.insnIdx}:`);
+  }
+  env.verbose(stateStr(env.cur, frame, false, env.scratch) + "\n");
+  env.clearScratch();
+}
+
+function checkLdImm64(env: Env, insn: LdImm64Insn): void {
+  env.checkWritable(insn.dst);
+  switch (insn.pseudo) {
+    case "imm": {
+      const v = insn.value;
+      for (const m of env.maps) {
+        if (m.address !== undefined && BigInt(m.address) === v) {
+          env.setReg(insn.dst, ptrReg("CONST_PTR_TO_MAP", { map: { index: m.index, name: m.name, spec: m.spec } }));
+          return;
+        }
+        if (m.valueAddress !== undefined && v >= BigInt(m.valueAddress) && v < BigInt(m.valueAddress + m.spec.valueSize)) {
+          env.setReg(insn.dst, ptrReg("PTR_TO_MAP_VALUE", { map: { index: m.index, name: m.name, spec: m.spec }, off: Number(v - BigInt(m.valueAddress)) }));
+          return;
+        }
+      }
+      env.setReg(insn.dst, constScalar(v));
+      return;
+    }
+    case "func":
+      env.setReg(insn.dst, ptrReg("PTR_TO_FUNC", { subprog: insn.pc + 1 + insn.imm }));
+      return;
+    case "map_fd":
+    case "map_idx":
+    case "map_value":
+    case "map_idx_value": {
+      const byFd = insn.pseudo === "map_fd" || insn.pseudo === "map_value";
+      const m = env.maps.find((x) => x.index === insn.imm) ?? (byFd ? env.maps[insn.imm] : undefined);
+      if (m === undefined) env.fail(byFd ? `fd ${insn.imm} is not pointing to valid bpf_map` : `fd_idx ${insn.imm} is not valid`, EINVAL);
+      const map = { index: m.index, name: m.name, spec: m.spec };
+      if (insn.pseudo === "map_value" || insn.pseudo === "map_idx_value") {
+        const off = insn.imm2 >>> 0;
+        if (!["BPF_MAP_TYPE_ARRAY", "BPF_MAP_TYPE_PERCPU_ARRAY"].includes(m.spec.type)) env.fail("no direct value access support for this map type", EINVAL);
+        if (off >= m.spec.valueSize) env.fail(`invalid access to map value pointer, value_size=${m.spec.valueSize} off=${off}`, EINVAL);
+        env.setReg(insn.dst, ptrReg("PTR_TO_MAP_VALUE", { map, off }));
+      } else {
+        env.setReg(insn.dst, ptrReg("CONST_PTR_TO_MAP", { map }));
+      }
+      return;
+    }
+    default:
+      env.fail("bpf verifier is misconfigured", EINVAL);
+  }
+}
+
+function checkLdAbs(env: Env, insn: LdPacketInsn): void {
+  const t = env.progType;
+  if (t !== "BPF_PROG_TYPE_SOCKET_FILTER" && t !== "BPF_PROG_TYPE_SCHED_CLS" && t !== "BPF_PROG_TYPE_SCHED_ACT") {
+    env.fail("BPF_LD_[ABS|IND] instructions not allowed for this program type", EINVAL);
+  }
+  const r6 = env.readReg(6);
+  checkResourceLeak(env, "BPF_LD_[ABS|IND]", true);
+  if (r6.type !== "PTR_TO_CTX") env.fail("at the time of BPF_LD_ABS|IND R6 != pointer to skb", EINVAL);
+  if (insn.kind === "ld_ind") env.readReg(insn.src);
+  if (r6.off) env.fail(`dereference of modified ctx ptr R6 off=${r6.off} disallowed`, EACCES);
+  env.clobberCallerSaved();
+  env.markRegScratched(0);
+  env.setReg(0, unknownScalar());
+}
+
+interface Pending {
+  st: VState;
+  insn: number;
+  prev: number;
+  logPos: number;
+}
+
+/** do_check(): walks every path. Throws VerifyFail on rejection. */
+export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
+  const explored = new Explored(env, cfg, stats);
+  const pending: Pending[] = [];
+  env.push = (st, insn, prev) => {
+    if (st.parent !== undefined) st.parent.branches++;
+    pending.push({ st, insn, prev, logPos: env.log.endPos });
+    if (pending.length > BPF_COMPLEXITY_LIMIT_JMP_SEQ) env.fail(`The sequence of ${pending.length} jumps is too complex.`, E2BIG);
+  };
+  const frame = newFrame(0, -1, 0);
+  frame.regs[1] = ptrReg("PTR_TO_CTX");
+  env.cur = { frames: [frame], refs: [], lock: undefined, parent: undefined };
+  env.insnIdx = 0;
+  env.markAllScratched();
+  let doPrintState = false;
+  const level = env.log.level;
+  /** Ends the current path; false when nothing is left to explore. */
+  const popNext = (): boolean => {
+    pathDone(env.cur);
+    const e = pending.pop();
+    if (e === undefined) return false;
+    env.cur = e.st;
+    env.insnIdx = e.insn;
+    env.prevInsnIdx = e.prev;
+    if (level === 1) env.log.reset(e.logPos);
+    env.markAllScratched();
+    doPrintState = true;
+    return true;
+  };
+  for (;;) {
+    const idx = env.insnIdx;
+    const insn = env.bySlot[idx];
+    if (insn === undefined) env.fail(`invalid insn idx ${idx} insn_cnt ${env.len}`, EINVAL);
+    stats.processed++;
+    stats.insnProcessed = stats.processed;
+    if (stats.processed > BPF_COMPLEXITY_LIMIT_INSNS) {
+      env.fail(`BPF program is too large. Processed ${stats.processed} insn`, E2BIG);
+    }
+    if (cfg.prune[idx] === 1 && explored.visit(idx)) {
+      if (level > 0) {
+        if (doPrintState) env.verbose(`\nfrom ${env.prevInsnIdx} to ${idx}: safe\n`);
+        else env.verbose(`${idx}: safe\n`);
+      }
+      if (!popNext()) break;
+      continue;
+    }
+    if (level === 2 && doPrintState) {
+      env.verbose(`\nfrom ${env.prevInsnIdx} to ${idx}:${stateStr(env.cur, curFrame(env.cur), true, undefined)}\n`);
+      doPrintState = false;
+    }
+    if (level > 0) {
+      if (env.scratched) printInsnState(env);
+      env.linfo(idx, "; ");
+      env.prevLogPos = env.log.endPos;
+      env.verbose(`${idx}: ${insnText(insn)}\n`);
+      env.prevInsnPrintPos = env.log.endPos - env.prevLogPos;
+      env.prevLogPos = env.log.endPos;
+    }
+    env.prevInsnIdx = idx;
+    switch (insn.kind) {
+      case "alu":
+      case "end":
+        checkAlu(env, insn);
+        env.insnIdx = idx + 1;
+        break;
+      case "ldx":
+        checkLoad(env, insn);
+        env.insnIdx = idx + 1;
+        break;
+      case "st":
+      case "stx":
+        checkStore(env, insn);
+        env.insnIdx = idx + 1;
+        break;
+      case "atomic":
+        checkAtomic(env, insn);
+        env.insnIdx = idx + 1;
+        break;
+      case "ld_imm64":
+        checkLdImm64(env, insn);
+        env.insnIdx = idx + 2;
+        break;
+      case "ld_abs":
+      case "ld_ind":
+        checkLdAbs(env, insn);
+        env.insnIdx = idx + 1;
+        break;
+      case "ja":
+        stats.jmpsProcessed++;
+        env.insnIdx = idx + 1 + insn.off;
+        break;
+      case "jmp": {
+        stats.jmpsProcessed++;
+        const out = checkCondJmp(env, insn);
+        const target = idx + 1 + insn.off;
+        if (out.kind === "both") env.push(out.other, target, idx);
+        if (level > 0) printInsnState(env);
+        env.insnIdx = out.kind === "taken" ? target : idx + 1;
+        break;
+      }
+      case "call":
+        stats.jmpsProcessed++;
+        if (insn.target === "local") env.insnIdx = checkLocalCall(env, insn);
+        else if (insn.target === "helper") {
+          env.insnIdx = checkHelperCall(env, insn).next;
+          if (insn.imm === 12 && env.cur.frames.length === 1) {
+            // bpf_tail_call returns only when it fails; the program goes on.
+          }
+        } else env.fail("calling kernel functions is not supported", EINVAL);
+        break;
+      case "callx":
+        env.fail("unknown opcode 8d", EINVAL);
+        break;
+      case "exit": {
+        stats.jmpsProcessed++;
+        if (env.cur.frames.length > 1) {
+          if (curFrame(env.cur).inCallback) env.readReg(0);
+          else env.readReg(0);
+          env.insnIdx = funcExit(env);
+          break;
+        }
+        checkResourceLeak(env, "BPF_EXIT instruction in main prog", true);
+        checkReturnCode(env);
+        env.markAllScratched();
+        if (!popNext()) return finish(env, cfg, stats);
+        break;
+      }
+    }
+  }
+  return finish(env, cfg, stats);
+}
+
+function finish(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
+  checkMaxStackDepth(env, cfg);
+  return stats;
+}
+
+export { NOT_INIT };

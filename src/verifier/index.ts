@@ -1,0 +1,167 @@
+/**
+ * The verifier: a static safety proof with the Linux kernel's semantics
+ * (kernel/bpf/verifier.c), as an abstract interpreter split by concern:
+ *
+ *   tnum.ts, bounds.ts   pure value domains (tristate numbers, s64/u64/s32/u32 ranges)
+ *   state.ts             register and stack state, frames, references
+ *   structure.ts         check_cfg: sizes, jumps, reachability, subprograms, liveness
+ *   alu.ts jmp.ts mem.ts call.ts   transfer functions per instruction family
+ *   ctx.ts helpers-table.ts retval.ts   per program type ctx rules, helper prototypes, return codes
+ *   states.ts            state equivalence and pruning
+ *   driver.ts log.ts     the walk (do_check) and the kernel-format log
+ *
+ * What it leaves out, for now (the kernel has them):
+ *  - precision tracking: every scalar is treated as precise when comparing states,
+ *    which is sound but prunes less, so processed-instruction counts can be higher;
+ *  - stack slot liveness (all stack slots are compared);
+ *  - global functions verified on their own from BTF (they are verified inline, like
+ *    static ones), BTF-typed pointers, kfuncs, dynptrs, iterators, kptrs, timers,
+ *    arena, may_goto, exceptions, sleepable programs;
+ *  - speculative-execution (Spectre) path simulation for unprivileged programs;
+ *  - program types beyond xdp, tc, socket filter, cgroup skb, kprobe, tracepoint,
+ *    raw tracepoint, perf event and syscall ctx rules;
+ *  - the instruction rewrites (ctx conversion, helper inlining) — tsbpf's engines
+ *    run the program as written.
+ */
+import { TsbpfError } from "../errors/index.js";
+import type { Insn } from "../isa/index.js";
+import type { MapSpec } from "../maps/index.js";
+import { parseProgramType } from "../progtypes/index.js";
+import { doCheck, type WalkStats } from "./driver.js";
+import { Env, VerifyFail, EINVAL, type MapEntry } from "./env.js";
+import { BPF_COMPLEXITY_LIMIT_INSNS, checkStructure } from "./structure.js";
+
+export interface VerifierInput {
+  readonly insns: readonly Insn[];
+  /** "xdp" or "BPF_PROG_TYPE_XDP". */
+  readonly progType: string;
+  /**
+   * The maps the program refers to: ld_imm64 with map_idx / map_fd / map_idx_value
+   * name them by `index`; bound programs (pseudo "imm") by `address` (the map's
+   * CONST_PTR_TO_MAP address) or `valueAddress` (its value, for global data).
+   */
+  readonly maps?: ReadonlyArray<{ index: number; address?: number; valueAddress?: number; spec: MapSpec; name: string; frozenValue?: Uint8Array }>;
+  /** CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN (root); default true. */
+  readonly privileged?: boolean;
+  /** 0: no log, 1: the failing path and states (the kernel's level 1), 2: every path. Default 1. */
+  readonly logLevel?: 0 | 1 | 2;
+  readonly lineInfo?: ReadonlyArray<{ pc: number; fileName: string; line: string; lineNumber: number; column: number }>;
+  readonly funcInfo?: ReadonlyArray<{ pc: number; func: unknown }>;
+  /** enum bpf_attach_type name, e.g. "BPF_CGROUP_INET_EGRESS". */
+  readonly expectedAttachType?: string;
+  /** The program's license (gpl_only helpers need a GPL-compatible one); default "GPL". */
+  readonly license?: string;
+}
+
+export interface VerifierStats {
+  readonly processed: number;
+  readonly maxStatesPerInsn: number;
+  readonly totalStates: number;
+  readonly peakStates: number;
+  readonly markRead: number;
+  /** Stack depth of each subprogram, as `stack depth 32+0` prints it. */
+  readonly stackDepth: number[];
+}
+
+export interface VerifierResult {
+  readonly accepted: boolean;
+  /** The kernel-format log lines. */
+  readonly log: string[];
+  readonly error?: VerifierError;
+  readonly stats: VerifierStats;
+}
+
+/**
+ * A program the verifier rejects. `message` is the last log line, plus the line
+ * before it when that one explains it (as cilium/ebpf prints VerifierError).
+ */
+export class VerifierError extends TsbpfError {
+  readonly pc: number;
+  readonly source: { file: string; line: number; text: string } | undefined;
+  readonly log: string[];
+  /** The errno bpf(BPF_PROG_LOAD) would return (EACCES, EINVAL, E2BIG ...). */
+  readonly errno: number;
+  constructor(pc: number, log: string[], errno: number, source?: { file: string; line: number; text: string }) {
+    super("EVERIFY", errorMessage(log));
+    this.pc = pc;
+    this.log = log;
+    this.errno = errno;
+    this.source = source;
+  }
+}
+
+/** Lines that only make sense after the one before (cilium's includePreviousLine). */
+function explainedByPrevious(line: string): boolean {
+  return /^R\d+ offset is outside of the packet$/.test(line) || / would lead to reference leak$/.test(line) ||
+    /^R\d+ (min|max) value is outside of the allowed memory range$/.test(line) || line.startsWith("old state:") ||
+    /!read_ok$/.test(line) || line.startsWith("\t");
+}
+
+function errorMessage(log: string[]): string {
+  let lines = log;
+  if (lines.length > 0 && lines[lines.length - 1]!.startsWith("processed ")) lines = lines.slice(0, -1);
+  const n = lines.length;
+  if (n === 0) return "verifier rejected the program";
+  const last = lines[n - 1]!;
+  if (n >= 2 && explainedByPrevious(last)) return `${lines[n - 2]!}: ${last}`;
+  return last;
+}
+
+const isGpl = (license: string): boolean =>
+  ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"].includes(license);
+
+/** Verifies one program as BPF_PROG_LOAD would. */
+export function verifyProgram(input: VerifierInput): VerifierResult {
+  const progType = parseProgramType(input.progType);
+  const logLevel = input.logLevel ?? 1;
+  const maps: MapEntry[] = (input.maps ?? []).map((m) => ({ ...m }));
+  const stats: WalkStats = {
+    processed: 0, totalStates: 0, peakStates: 0, liveStates: 0, maxStatesPerInsn: 0,
+    jmpsProcessed: 0, prevJmpsProcessed: 0, insnProcessed: 0, prevInsnProcessed: 0,
+  };
+  const env = new Env({
+    insns: input.insns,
+    progType: progType ?? "BPF_PROG_TYPE_UNSPEC",
+    privileged: input.privileged ?? true,
+    maps,
+    logLevel,
+    ...(input.lineInfo !== undefined ? { lineInfo: input.lineInfo } : {}),
+    ...(input.expectedAttachType !== undefined ? { expectedAttachType: input.expectedAttachType } : {}),
+    gpl: isGpl(input.license ?? "GPL"),
+  });
+  let error: VerifierError | undefined;
+  try {
+    if (progType === undefined) env.fail(`unknown program type '${input.progType}'`, EINVAL);
+    const cfg = checkStructure(env);
+    if (logLevel === 2) {
+      for (let i = 0; i < env.subprogs.length; i++) env.verbose(`func#${i} @${env.subprogs[i]!.start}\n`);
+    }
+    doCheck(env, cfg, stats);
+  } catch (e) {
+    if (!(e instanceof VerifyFail)) throw e;
+    const pc = env.insnIdx;
+    error = new VerifierError(pc, [], e.errno, env.sourceOf(pc));
+  }
+  const s = stats;
+  env.verbose(
+    `processed ${s.processed} insns (limit ${BPF_COMPLEXITY_LIMIT_INSNS}) max_states_per_insn ${s.maxStatesPerInsn} total_states ${s.totalStates} peak_states ${s.peakStates} mark_read 0\n`,
+  );
+  const log = env.log.lines();
+  const stackDepth = env.subprogs.map((sp) => sp.stackDepth);
+  if (error !== undefined) {
+    const full = logLevel === 0 ? [] : log;
+    error = new VerifierError(error.pc, full, error.errno, error.source);
+  }
+  return {
+    accepted: error === undefined,
+    log,
+    ...(error !== undefined ? { error } : {}),
+    stats: { processed: s.processed, maxStatesPerInsn: s.maxStatesPerInsn, totalStates: s.totalStates, peakStates: s.peakStates, markRead: 0, stackDepth },
+  };
+}
+
+export { Env } from "./env.js";
+export * from "./tnum.js";
+export * as bounds from "./bounds.js";
+export type { Reg, RegType, VState } from "./state.js";
+export { insnText } from "./driver.js";

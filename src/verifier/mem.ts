@@ -1,0 +1,526 @@
+/**
+ * Memory accesses: check_mem_access() and what it calls in kernel/bpf/verifier.c —
+ * stack reads and writes with spill tracking (check_stack_{read,write}_{fixed,var}_off,
+ * save_register_state), map values (check_map_access, check_map_access_type,
+ * check_mem_region_access), packets (check_packet_access), ctx (check_ctx_access,
+ * __check_ptr_off_reg), PTR_TO_MEM, plus pointer alignment for atomics and the
+ * stack, and the memory checks of helper arguments (check_helper_mem_access,
+ * check_stack_range_initialized).
+ */
+import type { AtomicInsn, LdxInsn, StInsn, StxInsn } from "../isa/index.js";
+import { UNKNOWN, coerceToSize, known, signExtend, type Bounds } from "./bounds.js";
+import { ctxAccess, directPacketAccess } from "./ctx.js";
+import { EACCES, EFAULT, EINVAL, type Env } from "./env.js";
+import { tnumAdd, tnumConst, tnumIsAligned, tnumIsConst, tnumStr } from "./tnum.js";
+import {
+  EMPTY_SLOT, constScalar, isPktPointer, isPointer, ptrReg, regTypeStr, scalarReg, unknownScalar,
+  type Frame, type Reg, type Slot,
+} from "./state.js";
+
+export const MAX_BPF_STACK = 512;
+const BPF_MAX_VAR_OFF = 1 << 29;
+export const MAX_PACKET_OFF = 0xffff;
+
+type Access = "read" | "write";
+
+function setSlotByte(types: string, j: number, c: string): string {
+  return types.slice(0, j) + c + types.slice(j + 1);
+}
+
+function frameOf(env: Env, r: Reg): Frame {
+  return env.cur.frames[r.frameno]!;
+}
+
+function updateStackDepth(env: Env, frame: Frame, off: number): void {
+  const sp = env.subprogs.find((s) => s.start === frame.subprogStart);
+  if (sp !== undefined && -off > sp.stackDepth) sp.stackDepth = -off;
+}
+
+/** check_generic_ptr_alignment() / check_pkt_ptr_alignment() when strict. */
+function checkAlignment(env: Env, r: Reg, off: number, size: number, strict: boolean): void {
+  if (r.type === "PTR_TO_STACK") strict = true;
+  if (!strict || size === 1) return;
+  if (isPktPointer(r)) {
+    const t = tnumAdd(r.b.var, tnumConst(BigInt(2 + r.off + off)));
+    if (!tnumIsAligned(t, size)) env.fail(`misaligned packet access off 2+${tnumStr(r.b.var)}+${r.off}+${off} size ${size}`, EACCES);
+    return;
+  }
+  const desc = r.type === "PTR_TO_MAP_VALUE" ? "value " : r.type === "PTR_TO_CTX" ? "context " : r.type === "PTR_TO_STACK" ? "stack " : "";
+  const t = tnumAdd(r.b.var, tnumConst(BigInt(r.off + off)));
+  if (!tnumIsAligned(t, size)) env.fail(`misaligned ${desc}access off ${tnumStr(r.b.var)}+${r.off}+${off} size ${size}`, EACCES);
+}
+
+/** __check_mem_access(). */
+function memAccessOk(env: Env, regno: number, r: Reg, off: bigint, size: number, memSize: number, zeroOk: boolean): void {
+  const sizeOk = size > 0 || (size === 0 && zeroOk);
+  if (sizeOk && off >= 0n && BigInt(size) <= BigInt(memSize) - off) return;
+  switch (r.type) {
+    case "PTR_TO_MAP_KEY":
+      env.fail(`invalid access to map key, key_size=${memSize} off=${off} size=${size}`, EACCES);
+      break;
+    case "PTR_TO_MAP_VALUE":
+      env.fail(`invalid access to map value, value_size=${memSize} off=${off} size=${size}`, EACCES);
+      break;
+    case "PTR_TO_PACKET": case "PTR_TO_PACKET_META": case "PTR_TO_PACKET_END":
+      env.fail(`invalid access to packet, off=${off} size=${size}, R${regno}(id=${r.id},off=${off},r=${memSize})`, EACCES);
+      break;
+    default:
+      env.fail(`invalid access to memory, mem_size=${memSize} off=${off} size=${size}`, EACCES);
+  }
+}
+
+/** check_mem_region_access(): a variable offset within [0, memSize). */
+function memRegionAccess(env: Env, regno: number, r: Reg, off: number, size: number, memSize: number, zeroOk: boolean): void {
+  const b = r.b;
+  const o = BigInt(off);
+  if (b.smin < 0n && (b.smin === -(1n << 63n) || BigInt.asIntN(32, o + b.smin) !== o + b.smin || b.smin + o < 0n)) {
+    env.fail(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, EACCES);
+  }
+  try {
+    memAccessOk(env, regno, r, b.smin + o, size, memSize, zeroOk);
+  } catch (e) {
+    env.verbose(`R${regno} min value is outside of the allowed memory range\n`);
+    throw e;
+  }
+  if (b.umax >= BigInt(BPF_MAX_VAR_OFF)) env.fail(`R${regno} unbounded memory access, make sure to bounds check any such access`, EACCES);
+  try {
+    memAccessOk(env, regno, r, b.umax + o, size, memSize, zeroOk);
+  } catch (e) {
+    env.verbose(`R${regno} max value is outside of the allowed memory range\n`);
+    throw e;
+  }
+}
+
+/** check_map_access(): the value bounds plus the bpf_spin_lock field. */
+function mapAccess(env: Env, regno: number, r: Reg, off: number, size: number, zeroOk: boolean): void {
+  const spec = r.map!.spec;
+  memRegionAccess(env, regno, r, off, size, spec.valueSize, zeroOk);
+  const lock = spec.spinLockOffset;
+  if (lock !== undefined) {
+    const lo = r.b.smin + BigInt(off);
+    const hi = r.b.umax + BigInt(off) + BigInt(size);
+    if (lo < BigInt(lock + 4) && BigInt(lock) < hi) env.fail("bpf_spin_lock cannot be accessed directly by load/store", EACCES);
+  }
+}
+
+function mapAccessType(env: Env, regno: number, r: Reg, off: number, size: number, t: Access): void {
+  const flags = r.map!.spec.flags;
+  const BPF_F_RDONLY_PROG = 1 << 7;
+  const BPF_F_WRONLY_PROG = 1 << 8;
+  void regno;
+  if (t === "write" && (flags & BPF_F_RDONLY_PROG) !== 0) {
+    env.fail(`write into map forbidden, value_size=${r.map!.spec.valueSize} off=${off} size=${size}`, EACCES);
+  }
+  if (t === "read" && (flags & BPF_F_WRONLY_PROG) !== 0) {
+    env.fail(`read from map forbidden, value_size=${r.map!.spec.valueSize} off=${off} size=${size}`, EACCES);
+  }
+}
+
+/** check_packet_access(). */
+export function packetAccess(env: Env, regno: number, r: Reg, off: number, size: number, zeroOk: boolean): void {
+  if (r.b.smin < 0n) env.fail(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, EACCES);
+  try {
+    if (r.range < 0) throw new Error("range");
+    memAccessOk(env, regno, r, BigInt(off), size, r.range, zeroOk);
+  } catch (e) {
+    if (e instanceof Error && e.message === "range") {
+      env.fail(`R${regno} offset is outside of the packet`, EACCES);
+    }
+    env.verbose(`R${regno} offset is outside of the packet\n`);
+    throw e;
+  }
+}
+
+/** __check_ptr_off_reg(): ctx and other pointers must be passed unmodified. */
+function checkPtrOffReg(env: Env, r: Reg, regno: number, fixedOffOk: boolean): void {
+  const t = regTypeStr(r);
+  if (r.off < 0) env.fail(`negative offset ${t} ptr R${regno} off=${r.off} disallowed`, EACCES);
+  if (!fixedOffOk && r.off) env.fail(`dereference of modified ${t} ptr R${regno} off=${r.off} disallowed`, EACCES);
+  if (!tnumIsConst(r.b.var) || r.b.var.value !== 0n) env.fail(`variable ${t} access var_off=${tnumStr(r.b.var)} disallowed`, EACCES);
+}
+
+/** check_stack_access_within_bounds(). */
+function stackBounds(env: Env, regno: number, r: Reg, off: number, size: number, t: Access | "helper"): [number, number] {
+  const extra = t === "read" ? " read from" : t === "write" ? " write to" : " indirect access to";
+  let minOff: number;
+  let maxOff: number;
+  if (tnumIsConst(r.b.var)) {
+    minOff = Number(BigInt.asIntN(64, r.b.var.value)) + off;
+    maxOff = minOff + size;
+  } else {
+    if (r.b.smax >= BigInt(BPF_MAX_VAR_OFF) || r.b.smin <= -BigInt(BPF_MAX_VAR_OFF)) {
+      env.fail(`invalid unbounded variable-offset${extra} stack R${regno}`, EACCES);
+    }
+    minOff = Number(r.b.smin) + off;
+    maxOff = Number(r.b.smax) + off + size;
+  }
+  const uninitOk = t === "write" || env.privileged;
+  const frame = frameOf(env, r);
+  const minValid = uninitOk ? -MAX_BPF_STACK : -frame.stack.length * 8;
+  let bad = minOff < minValid || minOff > -1 || maxOff > 0 || size < 0;
+  if (t === "helper" && size === 0 && minOff >= -MAX_BPF_STACK && minOff <= 0) bad = maxOff > 0 && minOff !== 0 ? true : bad;
+  if (bad) {
+    if (tnumIsConst(r.b.var)) env.fail(`invalid${extra} stack R${regno} off=${off} size=${size}`, EACCES);
+    env.fail(`invalid variable-offset${extra} stack R${regno} var_off=${tnumStr(r.b.var)} off=${off} size=${size}`, EACCES);
+  }
+  return [minOff, maxOff];
+}
+
+function slotOf(frame: Frame, spi: number): Slot {
+  return frame.stack[spi] ?? EMPTY_SLOT;
+}
+
+function growStack(frame: Frame, spi: number): void {
+  while (frame.stack.length <= spi) frame.stack.push(EMPTY_SLOT);
+}
+
+const spillable = (r: Reg): boolean => isPointer(r) && r.type !== "NOT_INIT";
+
+/** check_stack_write_fixed_off(). `value` is the stored register (undefined for BPF_ST: imm). */
+function stackWriteFixed(env: Env, r: Reg, offAbs: number, size: number, valueRegno: number, value: Reg | undefined, imm: number | undefined): void {
+  const frame = frameOf(env, r);
+  const slot = -offAbs - 1;
+  const spi = Math.floor(slot / 8);
+  growStack(frame, spi);
+  updateStackDepth(env, frame, offAbs);
+  env.markSlotScratched(spi);
+  let sl = slotOf(frame, spi);
+  if (!env.privileged && sl.types.includes("r") && sl.spilled !== undefined && sl.spilled.type !== "SCALAR_VALUE" && size !== 8) {
+    env.fail("attempt to corrupt spilled pointer on stack", EACCES);
+  }
+  const aligned = offAbs % 8 === 0;
+  const save = (reg: Reg): void => {
+    let types = sl.types;
+    let i = 8;
+    for (; i > 8 - size; i--) types = setSlotByte(types, i - 1, "r");
+    for (; i > 0; i--) {
+      const c = types[i - 1]!;
+      if (c !== "0" && c !== "?") types = setSlotByte(types, i - 1, "m");
+    }
+    frame.stack[spi] = { types, spilled: reg };
+  };
+  if (value !== undefined && aligned && value.type === "SCALAR_VALUE" && env.privileged) {
+    const fits = widthOf(value) <= 8 * size;
+    let v = value;
+    if (fits && v.id === 0 && !tnumIsConst(v.b.var)) {
+      v = { ...v, id: env.newId() };
+      env.setReg(valueRegno, v);
+    }
+    save(fits ? v : { ...v, id: 0 });
+    return;
+  }
+  if (value === undefined && aligned && imm !== undefined && env.privileged) {
+    save(constScalar(BigInt(imm)));
+    return;
+  }
+  if (value !== undefined && spillable(value)) {
+    if (size !== 8) {
+      env.linfo(env.insnIdx, "; ");
+      env.fail("invalid size of register spill", EACCES);
+    }
+    if (frame !== env.frame && value.type === "PTR_TO_STACK") env.fail("cannot spill pointers to stack into stack frame of the caller", EINVAL);
+    save(value);
+    return;
+  }
+  let types = sl.types;
+  if (types.includes("r")) types = types.replace(/r/g, "m");
+  const zero = (value !== undefined && value.type === "SCALAR_VALUE" && tnumIsConst(value.b.var) && value.b.var.value === 0n) ||
+    (value === undefined && imm === 0);
+  for (let i = 0; i < size; i++) types = setSlotByte(types, (slot - i) % 8, zero ? "0" : "m");
+  sl = { types, spilled: undefined };
+  frame.stack[spi] = sl;
+}
+
+/** get_reg_width(): bits needed for the unsigned maximum. */
+function widthOf(r: Reg): number {
+  const m = r.b.umax;
+  return m === 0n ? 0 : m.toString(2).length;
+}
+
+/** check_stack_write_var_off(). */
+function stackWriteVar(env: Env, r: Reg, minOff: number, maxOff: number, value: Reg | undefined, imm: number | undefined): void {
+  const frame = frameOf(env, r);
+  const zero = (value !== undefined && value.type === "SCALAR_VALUE" && tnumIsConst(value.b.var) && value.b.var.value === 0n) || (value === undefined && imm === 0);
+  updateStackDepth(env, frame, minOff);
+  for (let i = minOff; i < maxOff; i++) {
+    const slot = -i - 1;
+    const spi = Math.floor(slot / 8);
+    growStack(frame, spi);
+    env.markSlotScratched(spi);
+    const sl = slotOf(frame, spi);
+    let types = sl.types;
+    if (!env.privileged && sl.spilled !== undefined && sl.spilled.type !== "SCALAR_VALUE") {
+      env.fail(`spilled ptr in range of var-offset stack write; insn ${env.insnIdx}, ptr off: ${i}`, EACCES);
+    }
+    if (types.includes("r")) types = types.replace(/r/g, "m");
+    const j = slot % 8;
+    const c = types[j]!;
+    if (c === "?" && !env.privileged) env.fail(`uninit stack in range of var-offset write prohibited for !root; insn ${env.insnIdx}, off: ${i}`, EACCES);
+    types = setSlotByte(types, j, zero && c === "0" ? "0" : "m");
+    frame.stack[spi] = { types, spilled: undefined };
+  }
+}
+
+/** check_stack_read_fixed_off(): the loaded register, or undefined when dstRegno < 0 (helper use). */
+function stackReadFixed(env: Env, r: Reg, offAbs: number, size: number, dstRegno: number): Reg | undefined {
+  const frame = frameOf(env, r);
+  const slot = -offAbs - 1;
+  const spi = Math.floor(slot / 8);
+  env.markSlotScratched(spi);
+  const sl = slotOf(frame, spi);
+  const st = sl.types;
+  if (st[7] === "r" && sl.spilled !== undefined) {
+    const reg = sl.spilled;
+    let spillSize = 1;
+    for (let i = 7; i > 0 && st[i - 1] === "r"; i--) spillSize++;
+    if (size !== 8 || spillSize !== 8) {
+      if (reg.type !== "SCALAR_VALUE") {
+        env.linfo(env.insnIdx, "; ");
+        env.fail("invalid size of register fill", EACCES);
+      }
+      if (dstRegno < 0) return undefined;
+      if (size <= spillSize && offAbs % 8 === 0) {
+        return spillSize !== size ? { ...reg, id: 0 } : reg;
+      }
+      let spillCnt = 0;
+      let zeroCnt = 0;
+      for (let i = 0; i < size; i++) {
+        const c = st[(slot - i) % 8]!;
+        if (c === "r") spillCnt++;
+        else if (c === "0") zeroCnt++;
+        else if (c === "m" || (c === "?" && env.privileged)) continue;
+        else env.fail(`invalid read from stack off ${offAbs}+${i} size ${size}`, EACCES);
+      }
+      if (spillCnt === size && tnumIsConst(reg.b.var) && reg.b.var.value === 0n) return constScalar(0n);
+      if (zeroCnt === size) return constScalar(0n);
+      return unknownScalar();
+    }
+    if (dstRegno >= 0) return reg;
+    if (isPointer(reg) && !env.privileged) env.fail(`leaking pointer from stack off ${offAbs}`, EACCES);
+    return undefined;
+  }
+  let zeros = 0;
+  for (let i = 0; i < size; i++) {
+    const c = st[(slot - i) % 8]!;
+    if (c === "0") zeros++;
+    else if (c === "m" || (c === "?" && env.privileged)) continue;
+    else env.fail(`invalid read from stack off ${offAbs}+${i} size ${size}`, EACCES);
+  }
+  if (dstRegno < 0) return undefined;
+  return zeros === size ? constScalar(0n) : unknownScalar();
+}
+
+/** check_stack_read_var_off(): every byte in range must be initialised. */
+function stackReadVar(env: Env, regno: number, r: Reg, minOff: number, maxOff: number, size: number): Reg {
+  const frame = frameOf(env, r);
+  let allZero = true;
+  for (let i = minOff; i < maxOff; i++) {
+    const slot = -i - 1;
+    const spi = Math.floor(slot / 8);
+    env.markSlotScratched(spi);
+    const sl = slotOf(frame, spi);
+    const c = sl.types[slot % 8]!;
+    if (c === "0") continue;
+    allZero = false;
+    if (c === "m") continue;
+    if (c === "r" && (sl.spilled?.type === "SCALAR_VALUE" || env.privileged)) continue;
+    if (c === "?" && env.privileged) continue;
+    env.fail(`invalid variable-offset read from stack R${regno} var_off=${tnumStr(r.b.var)}+${i - minOff} size ${size}`, EACCES);
+  }
+  return allZero ? constScalar(0n) : unknownScalar();
+}
+
+/**
+ * check_mem_access(): one load or store of `size` bytes at insn offset `off`
+ * through register `regno`. For loads, returns the loaded register (not yet
+ * zero/sign-extended); `value` is the stored register for BPF_STX.
+ */
+export function memAccess(env: Env, regno: number, off: number, size: number, t: Access, valueRegno: number, value: Reg | undefined, imm: number | undefined, strictAlign: boolean): Reg | undefined {
+  const r = env.regs[regno]!;
+  checkAlignment(env, r, off, size, strictAlign);
+  const o = off + r.off;
+  switch (r.type) {
+    case "PTR_TO_MAP_KEY": {
+      if (r.maybeNull) break;
+      if (t === "write") env.fail(`write to change key R${regno} not allowed`, EACCES);
+      memRegionAccess(env, regno, r, o, size, r.map!.spec.keySize, false);
+      return unknownScalar();
+    }
+    case "PTR_TO_MAP_VALUE": {
+      if (r.maybeNull) break;
+      if (t === "write" && value !== undefined && isPointer(value) && !env.privileged) env.fail(`R${valueRegno} leaks addr into map`, EACCES);
+      mapAccessType(env, regno, r, o, size, t);
+      mapAccess(env, regno, r, o, size, false);
+      if (t === "read") {
+        const frozen = env.maps[r.map!.index]?.frozenValue;
+        if (frozen !== undefined && tnumIsConst(r.b.var) && (r.map!.spec.flags & (1 << 7)) !== 0) {
+          const at = o + Number(r.b.var.value);
+          let v = 0n;
+          for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(frozen[at + i] ?? 0);
+          return constScalar(v);
+        }
+        return unknownScalar();
+      }
+      return undefined;
+    }
+    case "PTR_TO_MEM": {
+      if (r.maybeNull) break;
+      if (t === "write" && r.rdonly) env.fail(`R${regno} cannot write into ${regTypeStr(r)}`, EACCES);
+      if (t === "write" && value !== undefined && isPointer(value) && !env.privileged) env.fail(`R${valueRegno} leaks addr into mem`, EACCES);
+      memRegionAccess(env, regno, r, o, size, r.memSize, false);
+      return t === "read" ? unknownScalar() : undefined;
+    }
+    case "PTR_TO_CTX": {
+      if (t === "write" && value !== undefined && isPointer(value) && !env.privileged) env.fail(`R${valueRegno} leaks addr into ctx`, EACCES);
+      checkPtrOffReg(env, r, regno, false);
+      const acc = ctxAccess(env.progType, o, size, t === "write", env.attach, env.privileged);
+      if (acc === undefined) env.fail(`invalid bpf_context access off=${o} size=${size}`, EACCES);
+      if (t === "write") return undefined;
+      if (acc.regType === "SCALAR_VALUE") return unknownScalar();
+      return ptrReg(acc.regType, { maybeNull: acc.maybeNull ?? false, id: acc.maybeNull ? env.newId() : 0 });
+    }
+    case "PTR_TO_STACK": {
+      const [minOff, maxOff] = stackBounds(env, regno, r, o, size, t);
+      if (t === "read") {
+        if (tnumIsConst(r.b.var)) return stackReadFixed(env, r, minOff, size, valueRegno) ?? unknownScalar();
+        return stackReadVar(env, regno, r, minOff, maxOff, size);
+      }
+      if (tnumIsConst(r.b.var)) stackWriteFixed(env, r, minOff, size, valueRegno, value, imm);
+      else stackWriteVar(env, r, minOff, maxOff, value, imm);
+      return undefined;
+    }
+    case "PTR_TO_PACKET":
+    case "PTR_TO_PACKET_META": {
+      if (t === "write" && !directPacketAccess(env.progType, true)) env.fail("cannot write into packet", EACCES);
+      if (t === "write" && value !== undefined && isPointer(value) && !env.privileged) env.fail(`R${valueRegno} leaks addr into packet`, EACCES);
+      packetAccess(env, regno, r, o, size, false);
+      return t === "read" ? unknownScalar() : undefined;
+    }
+    default:
+      break;
+  }
+  return env.fail(`R${regno} invalid mem access '${regTypeStr(r)}'`, EACCES);
+}
+
+/** LDX: check_load_mem(). */
+export function checkLoad(env: Env, insn: LdxInsn): void {
+  env.readReg(insn.src);
+  env.checkWritable(insn.dst);
+  let v = memAccess(env, insn.src, insn.off, insn.size, "read", insn.dst, undefined, undefined, false) ?? unknownScalar();
+  if (v.type === "SCALAR_VALUE" && insn.size < 8) {
+    v = scalarReg(insn.signed ? signExtend(v.b, insn.size as 1 | 2 | 4) : coerceToSize(v.b, insn.size), 0);
+  }
+  env.setReg(insn.dst, v);
+}
+
+/** STX / ST: check_store_reg() and the BPF_ST path. */
+export function checkStore(env: Env, insn: StxInsn | StInsn): void {
+  let value: Reg | undefined;
+  let valueRegno = -1;
+  if (insn.kind === "stx") {
+    value = env.readReg(insn.src);
+    valueRegno = insn.src;
+  }
+  const dst = env.readReg(insn.dst);
+  if (insn.kind === "st" && dst.type === "PTR_TO_CTX" && env.progType !== "BPF_PROG_TYPE_SYSCALL") {
+    env.fail(`BPF_ST stores into R${insn.dst} ctx is not allowed`, EACCES);
+  }
+  memAccess(env, insn.dst, insn.off, insn.size, "write", valueRegno, value, insn.kind === "st" ? insn.imm : undefined, false);
+}
+
+/** check_atomic(): read-modify-write on map values, stack and mem, aligned. */
+export function checkAtomic(env: Env, insn: AtomicInsn): void {
+  const src = env.readReg(insn.src);
+  const dst = env.readReg(insn.dst);
+  if (insn.op === "cmpxchg") {
+    const r0 = env.readReg(0);
+    if (isPointer(r0) && !env.privileged) env.fail("R0 leaks addr into mem", EACCES);
+  }
+  if (isPointer(src) && !env.privileged) env.fail(`R${insn.src} leaks addr into mem`, EACCES);
+  if (dst.type === "PTR_TO_CTX" || isPktPointer(dst) || dst.type === "PTR_TO_FLOW_KEYS" || dst.type === "PTR_TO_SOCK_COMMON") {
+    env.fail(`BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(dst)} is not allowed`, EACCES);
+  }
+  const loadReg = insn.op === "cmpxchg" ? 0 : insn.src;
+  if (insn.fetch) env.checkWritable(loadReg);
+  const old = memAccess(env, insn.dst, insn.off, insn.size, "read", insn.fetch ? loadReg : -1, undefined, undefined, true);
+  memAccess(env, insn.dst, insn.off, insn.size, "write", -1, undefined, undefined, true);
+  if (insn.fetch) {
+    let v = old ?? unknownScalar();
+    if (v.type !== "SCALAR_VALUE" || insn.op !== "xchg") v = v.type === "SCALAR_VALUE" ? v : v;
+    if (v.type === "SCALAR_VALUE") v = scalarReg(insn.size === 4 ? coerceToSize(v.b, 4) : v.b);
+    // A fetched stack spill of a pointer stays a pointer (as the kernel's load does); anything else is a scalar.
+    env.setReg(loadReg, v.type === "SCALAR_VALUE" ? { ...v, id: 0 } : v);
+  }
+}
+
+/**
+ * check_helper_mem_access(): `size` bytes at register `regno` for a helper
+ * (`write`: the helper fills them). Stack bytes a helper writes become misc.
+ */
+export function helperMemAccess(env: Env, regno: number, r: Reg, size: number, write: boolean, zeroOk: boolean): void {
+  switch (r.type) {
+    case "PTR_TO_PACKET":
+    case "PTR_TO_PACKET_META":
+      if (write && !directPacketAccess(env.progType, true)) env.fail("cannot write into packet", EACCES);
+      packetAccess(env, regno, r, r.off, size, zeroOk);
+      return;
+    case "PTR_TO_MAP_KEY":
+      if (write) env.fail(`R${regno} cannot write into ${regTypeStr(r)}`, EACCES);
+      memRegionAccess(env, regno, r, r.off, size, r.map!.spec.keySize, false);
+      return;
+    case "PTR_TO_MAP_VALUE":
+      mapAccessType(env, regno, r, r.off, size, write ? "write" : "read");
+      mapAccess(env, regno, r, r.off, size, zeroOk);
+      return;
+    case "PTR_TO_MEM":
+      if (r.rdonly && write) env.fail(`R${regno} cannot write into ${regTypeStr(r)}`, EACCES);
+      memRegionAccess(env, regno, r, r.off, size, r.memSize, zeroOk);
+      return;
+    case "PTR_TO_STACK":
+      return stackRangeInitialized(env, regno, r, size, write, zeroOk);
+    default:
+      if (zeroOk && size === 0 && r.type === "SCALAR_VALUE" && tnumIsConst(r.b.var) && r.b.var.value === 0n) return;
+      env.fail(`R${regno} type=${regTypeStr(r)} expected=fp`, EACCES);
+  }
+}
+
+/** check_stack_range_initialized(). */
+function stackRangeInitialized(env: Env, regno: number, r: Reg, size: number, write: boolean, zeroOk: boolean): void {
+  if (size === 0 && !zeroOk) env.fail("invalid zero-sized read", EACCES);
+  const [minOff] = stackBounds(env, regno, r, r.off, size, "helper");
+  let lo: number;
+  let hi: number;
+  if (tnumIsConst(r.b.var)) {
+    lo = minOff;
+    hi = minOff + size;
+  } else {
+    if (!env.privileged) env.fail(`R${regno} variable offset stack access prohibited for !root, var_off=${tnumStr(r.b.var)}`, EACCES);
+    lo = Number(r.b.smin) + r.off;
+    hi = Number(r.b.smax) + r.off + size;
+  }
+  const frame = frameOf(env, r);
+  if (lo < 0) updateStackDepth(env, frame, lo);
+  for (let i = lo; i < hi; i++) {
+    const slot = -i - 1;
+    const spi = Math.floor(slot / 8);
+    growStack(frame, spi);
+    env.markSlotScratched(spi);
+    const sl = slotOf(frame, spi);
+    const j = slot % 8;
+    const c = sl.types[j]!;
+    if (c === "m") continue;
+    if (c === "0" || (c === "?" && (env.privileged || write))) {
+      if (write) frame.stack[spi] = { types: setSlotByte(sl.types, j, "m"), spilled: undefined };
+      continue;
+    }
+    if (c === "r" && sl.spilled !== undefined && (sl.spilled.type === "SCALAR_VALUE" || env.privileged)) {
+      if (write) frame.stack[spi] = { types: sl.types.replace(/r/g, "m"), spilled: undefined };
+      continue;
+    }
+    if (tnumIsConst(r.b.var)) env.fail(`invalid indirect read from stack R${regno} off ${lo}+${i - lo} size ${size}`, EACCES);
+    env.fail(`invalid indirect read from stack R${regno} var_off ${tnumStr(r.b.var)}+${i - lo} size ${size}`, EACCES);
+  }
+}
+
+export { UNKNOWN, known, EFAULT };
+export type { Bounds };

@@ -1,0 +1,190 @@
+/**
+ * Abstract machine state, as include/linux/bpf_verifier.h models it: per register a
+ * bpf_reg_state (type, fixed offset, variable part as scalar Bounds, ids), per frame
+ * 11 registers and a stack of 8-byte slots whose bytes are each invalid, spilled,
+ * misc or zero (slot_type[]), per path the call frames, acquired references and the
+ * held spin lock.
+ *
+ * `Reg` is discriminated by `type` (the kernel's enum bpf_reg_type base types);
+ * `maybeNull`, `ringbuf` and `rdonly` are the PTR_MAYBE_NULL, MEM_RINGBUF and
+ * MEM_RDONLY flags. Registers and slots are immutable values: a write replaces
+ * them, so copying a state at a branch copies arrays of references only.
+ */
+import type { MapSpec } from "../maps/index.js";
+import { UNKNOWN, known, type Bounds, S64_MIN, S64_MAX, U64_MAX } from "./bounds.js";
+import { tnumIsConst } from "./tnum.js";
+
+export type RegType =
+  | "NOT_INIT"
+  | "SCALAR_VALUE"
+  | "PTR_TO_CTX"
+  | "CONST_PTR_TO_MAP"
+  | "PTR_TO_MAP_VALUE"
+  | "PTR_TO_MAP_KEY"
+  | "PTR_TO_STACK"
+  | "PTR_TO_PACKET"
+  | "PTR_TO_PACKET_META"
+  | "PTR_TO_PACKET_END"
+  | "PTR_TO_MEM"
+  | "PTR_TO_FUNC"
+  | "PTR_TO_FLOW_KEYS"
+  | "PTR_TO_SOCK_COMMON";
+
+/** A map as the verifier knows it: its index in VerifierInput.maps and its spec. */
+export interface MapRef {
+  readonly index: number;
+  readonly name: string;
+  readonly spec: MapSpec;
+}
+
+export interface Reg {
+  readonly type: RegType;
+  /** PTR_MAYBE_NULL. */
+  readonly maybeNull: boolean;
+  /** PTR_TO_MEM from bpf_ringbuf_reserve (MEM_RINGBUF). */
+  readonly ringbuf: boolean;
+  /** MEM_RDONLY. */
+  readonly rdonly: boolean;
+  /** Fixed offset (reg->off) of a pointer. */
+  readonly off: number;
+  /** Scalar value, or the variable part of a pointer's offset. */
+  readonly b: Bounds;
+  /** Scalar link id / pointer id (packet pointers with the same variable part, NULL-check groups). */
+  readonly id: number;
+  /** Reference the pointer holds (ringbuf records). */
+  readonly refObjId: number;
+  /** Packet pointers: bytes known accessible from the pointer; -1 AT_PKT_END, -2 BEYOND_PKT_END. */
+  readonly range: number;
+  /** CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE, PTR_TO_MAP_KEY. */
+  readonly map: MapRef | undefined;
+  /** PTR_TO_MEM: size of the memory. */
+  readonly memSize: number;
+  /** PTR_TO_STACK: the frame it points into. */
+  readonly frameno: number;
+  /** PTR_TO_FUNC: first instruction of the function. */
+  readonly subprog: number;
+}
+
+const BASE: Reg = {
+  type: "NOT_INIT", maybeNull: false, ringbuf: false, rdonly: false, off: 0, b: known(0n),
+  id: 0, refObjId: 0, range: 0, map: undefined, memSize: 0, frameno: 0, subprog: 0,
+};
+
+export const NOT_INIT: Reg = BASE;
+export const scalarReg = (b: Bounds, id = 0): Reg => ({ ...BASE, type: "SCALAR_VALUE", b, id });
+export const unknownScalar = (): Reg => UNKNOWN_SCALAR;
+const UNKNOWN_SCALAR: Reg = { ...BASE, type: "SCALAR_VALUE", b: UNKNOWN };
+export const constScalar = (v: bigint): Reg => ({ ...BASE, type: "SCALAR_VALUE", b: known(v) });
+export const ptrReg = (type: RegType, extra: Partial<Reg> = {}): Reg => ({ ...BASE, type, ...extra });
+export const fpReg = (frameno: number): Reg => ({ ...BASE, type: "PTR_TO_STACK", frameno });
+
+export const isScalar = (r: Reg): boolean => r.type === "SCALAR_VALUE";
+export const isPointer = (r: Reg): boolean => r.type !== "SCALAR_VALUE" && r.type !== "NOT_INIT";
+export const isPktPointer = (r: Reg): boolean => r.type === "PTR_TO_PACKET" || r.type === "PTR_TO_PACKET_META";
+export const isConstReg = (r: Reg): boolean => r.type === "SCALAR_VALUE" && tnumIsConst(r.b.var);
+/** A pointer whose variable offset is zero. */
+export const hasConstOff = (r: Reg): boolean => tnumIsConst(r.b.var);
+
+/** The kernel's reg_type_str(): "scalar", "map_value_or_null", "ringbuf_mem", "fp", ... */
+export function regTypeStr(r: Pick<Reg, "type" | "maybeNull" | "ringbuf" | "rdonly">): string {
+  const base: Record<RegType, string> = {
+    NOT_INIT: "?", SCALAR_VALUE: "scalar", PTR_TO_CTX: "ctx", CONST_PTR_TO_MAP: "map_ptr", PTR_TO_MAP_VALUE: "map_value",
+    PTR_TO_MAP_KEY: "map_key", PTR_TO_STACK: "fp", PTR_TO_PACKET: "pkt", PTR_TO_PACKET_META: "pkt_meta",
+    PTR_TO_PACKET_END: "pkt_end", PTR_TO_MEM: "mem", PTR_TO_FUNC: "func", PTR_TO_FLOW_KEYS: "flow_keys",
+    PTR_TO_SOCK_COMMON: "sock_common",
+  };
+  const prefix = (r.rdonly ? "rdonly_" : "") + (r.ringbuf ? "ringbuf_" : "");
+  return prefix + base[r.type] + (r.maybeNull ? "_or_null" : "");
+}
+
+// ---- stack ---------------------------------------------------------------------------
+
+/** slot_type characters, as the log prints them. */
+export type SlotByte = "?" | "r" | "m" | "0";
+
+/**
+ * One 8-byte stack slot. `types[j]` is the kernel's slot_type[j]: j = 7 is the
+ * lowest address of the slot, j = 0 the highest.
+ */
+export interface Slot {
+  readonly types: string;
+  /** The spilled register when any byte is "r". */
+  readonly spilled: Reg | undefined;
+}
+
+export const EMPTY_SLOT: Slot = { types: "????????", spilled: undefined };
+export const BPF_REG_SIZE = 8;
+
+export interface Frame {
+  readonly frameno: number;
+  /** Call instruction that created this frame (-1 for the main program). */
+  readonly callsite: number;
+  /** First instruction of the function this frame runs. */
+  readonly subprogStart: number;
+  regs: Reg[];
+  /** Slots by index spi (slot spi covers fp-8*(spi+1) .. fp-8*spi-1). */
+  stack: Slot[];
+  /** A callback frame (bpf_loop, for_each_map_elem): its return value range is checked. */
+  readonly inCallback: boolean;
+  /** For callback frames: the helper call to return to. */
+  readonly callbackCall: number;
+}
+
+export interface RefState {
+  readonly id: number;
+  /** Instruction that acquired it. */
+  readonly insn: number;
+}
+
+export interface VState {
+  frames: Frame[];
+  refs: RefState[];
+  /** Held bpf_spin_lock: the id of the map value pointer it was taken through. */
+  lock: { readonly id: number; readonly map: number } | undefined;
+  /** Checkpoint this path descends from (the kernel's parent chain). */
+  parent: Checkpoint | undefined;
+}
+
+/** An explored state kept at a prune point. */
+export interface Checkpoint {
+  readonly state: VState;
+  readonly insn: number;
+  /** Paths descending from this state still being explored (bpf_verifier_state.branches). */
+  branches: number;
+  hit: number;
+  miss: number;
+}
+
+export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1]!;
+
+export function copyFrame(f: Frame): Frame {
+  return { ...f, regs: f.regs.slice(), stack: f.stack.slice() };
+}
+
+export function copyState(s: VState): VState {
+  return { frames: s.frames.map(copyFrame), refs: s.refs.slice(), lock: s.lock, parent: s.parent };
+}
+
+export function newFrame(frameno: number, callsite: number, subprogStart: number, inCallback = false, callbackCall = -1): Frame {
+  const regs = new Array<Reg>(11).fill(NOT_INIT);
+  regs[10] = fpReg(frameno);
+  return { frameno, callsite, subprogStart, regs, stack: [], inCallback, callbackCall };
+}
+
+/** Calls fn on every register of the state: frame registers and spilled registers. */
+export function forEachReg(s: VState, fn: (r: Reg) => Reg | undefined): void {
+  for (const f of s.frames) {
+    for (let i = 0; i < f.regs.length; i++) {
+      const n = fn(f.regs[i]!);
+      if (n !== undefined) f.regs[i] = n;
+    }
+    for (let i = 0; i < f.stack.length; i++) {
+      const sl = f.stack[i]!;
+      if (sl.spilled === undefined) continue;
+      const n = fn(sl.spilled);
+      if (n !== undefined) f.stack[i] = { types: sl.types, spilled: n };
+    }
+  }
+}
+
+export const UNBOUNDED_PTR_BOUNDS: Bounds = { ...UNKNOWN, smin: S64_MIN, smax: S64_MAX, umin: 0n, umax: U64_MAX };

@@ -1,0 +1,239 @@
+/**
+ * State equivalence and pruning: states_equal(), func_states_equal(), regsafe(),
+ * stacksafe(), refsafe() and check_ids() of kernel/bpf/verifier.c, and the explored
+ * state lists of is_state_visited() with its heuristics (add a state only every few
+ * jumps and instructions unless forced, evict states that keep missing, never prune
+ * against a state whose exploration is still under way except at callback calls,
+ * report an infinite loop when a path comes back to an identical state).
+ *
+ * Precision: the kernel marks a scalar precise only when its value mattered and
+ * otherwise ignores it when comparing; tsbpf treats every scalar as precise, which
+ * is sound and prunes less. Registers that are dead (liveness from structure.ts)
+ * are ignored, as clean_live_states() does.
+ */
+import { within, boundsEqual } from "./bounds.js";
+import type { Cfg } from "./structure.js";
+import { EINVAL, type Env } from "./env.js";
+import { copyState, type Checkpoint, type Frame, type Reg, type Slot, type VState } from "./state.js";
+import { stateStr } from "./log.js";
+
+export const BPF_COMPLEXITY_LIMIT_STATES = 64;
+
+type Exact = "not_exact" | "range_within" | "exact";
+
+class IdMap {
+  private fwd = new Map<number, number>();
+  private back = new Map<number, number>();
+  check(oldId: number, curId: number): boolean {
+    if (oldId === 0 && curId === 0) return true;
+    if (oldId === 0 || curId === 0) return false;
+    const f = this.fwd.get(oldId);
+    const b = this.back.get(curId);
+    if (f === undefined && b === undefined) {
+      this.fwd.set(oldId, curId);
+      this.back.set(curId, oldId);
+      return true;
+    }
+    return f === curId && b === oldId;
+  }
+  /** check_scalar_ids(): an old id of 0 means "unlinked", which any current id satisfies. */
+  checkScalar(oldId: number, curId: number): boolean {
+    if (oldId === 0) return true;
+    if (curId === 0) curId = -(this.fwd.size + 1000000);
+    return this.check(oldId, curId);
+  }
+}
+
+function sameFixed(a: Reg, b: Reg): boolean {
+  return a.type === b.type && a.maybeNull === b.maybeNull && a.ringbuf === b.ringbuf && a.rdonly === b.rdonly && a.off === b.off &&
+    a.map?.index === b.map?.index && a.map?.spec === b.map?.spec && a.memSize === b.memSize && a.frameno === b.frameno && a.subprog === b.subprog;
+}
+
+function regsExact(a: Reg, b: Reg, ids: IdMap): boolean {
+  return sameFixed(a, b) && a.range === b.range && boundsEqual(a.b, b.b) && ids.check(a.id, b.id) && ids.check(a.refObjId, b.refObjId);
+}
+
+/** regsafe(). */
+function regsafe(old: Reg, cur: Reg, ids: IdMap, exact: Exact): boolean {
+  if (old.type === "NOT_INIT") return exact !== "exact" || cur.type === "NOT_INIT";
+  if (cur.type === "NOT_INIT") return false;
+  if (exact === "exact") return regsExact(old, cur, ids);
+  if (old.type !== cur.type || old.maybeNull !== cur.maybeNull || old.ringbuf !== cur.ringbuf || old.rdonly !== cur.rdonly) return false;
+  switch (old.type) {
+    case "SCALAR_VALUE":
+      return ids.checkScalar(old.id, cur.id) && within(old.b, cur.b);
+    case "PTR_TO_MAP_KEY":
+    case "PTR_TO_MAP_VALUE":
+    case "PTR_TO_MEM":
+      return sameFixed(old, cur) && within(old.b, cur.b) && ids.check(old.id, cur.id) && ids.check(old.refObjId, cur.refObjId);
+    case "PTR_TO_PACKET":
+    case "PTR_TO_PACKET_META":
+      if (old.range < 0 || cur.range < 0) {
+        if (old.range !== cur.range) return false;
+      } else if (old.range > cur.range) return false;
+      if (old.off !== cur.off) return false;
+      if (!ids.check(old.id, cur.id)) return false;
+      return within(old.b, cur.b);
+    case "PTR_TO_STACK":
+      return regsExact(old, cur, ids);
+    default:
+      return regsExact(old, cur, ids);
+  }
+}
+
+/** A fake register for a stack slot that reads as a 64-bit scalar (scalar_reg_for_stack()). */
+function scalarForSlot(s: Slot | undefined): Reg | undefined {
+  if (s === undefined) return undefined;
+  if (s.types === "rrrrrrrr" && s.spilled?.type === "SCALAR_VALUE") return s.spilled;
+  return undefined;
+}
+
+/** stacksafe(). */
+function stacksafe(env: Env, old: Frame, cur: Frame, ids: IdMap, exact: Exact): boolean {
+  for (let spi = 0; spi < old.stack.length; spi++) {
+    const os = old.stack[spi]!;
+    const cs = cur.stack[spi];
+    if (exact === "exact") {
+      const ct = cs?.types ?? "????????";
+      if (os.types !== ct) return false;
+      if (os.types.includes("r") && !regsafe(os.spilled!, cs!.spilled!, ids, exact)) return false;
+      continue;
+    }
+    if (os.types === "????????") continue;
+    const ct = cs?.types ?? "????????";
+    const oReg = scalarForSlot(os);
+    const cReg = scalarForSlot(cs);
+    if (oReg !== undefined && cReg !== undefined) {
+      if (!regsafe(oReg, cReg, ids, exact)) return false;
+      continue;
+    }
+    for (let j = 0; j < 8; j++) {
+      const oc = os.types[j]!;
+      const cc = ct[j]!;
+      if (oc === "?") continue;
+      if (env.privileged && oc === "m") continue;
+      if (oc !== cc) {
+        // Safe with unknown data, so safe with zeroes (the opposite is not true).
+        if (oc === "m" && cc === "0") continue;
+        return false;
+      }
+    }
+    if (os.types[7] === "r" && os.spilled !== undefined) {
+      if (cs?.spilled === undefined || !regsafe(os.spilled, cs.spilled, ids, exact)) return false;
+    }
+  }
+  return true;
+}
+
+function frameEqual(env: Env, old: Frame, cur: Frame, live: number, ids: IdMap, exact: Exact): boolean {
+  for (let i = 0; i < 11; i++) {
+    if (i !== 10 && (live & (1 << i)) === 0) continue;
+    if (!regsafe(old.regs[i]!, cur.regs[i]!, ids, exact)) return false;
+  }
+  return stacksafe(env, old, cur, ids, exact);
+}
+
+/** states_equal(). */
+export function statesEqual(env: Env, cfg: Cfg, old: VState, cur: VState, insn: number, exact: Exact): boolean {
+  if (old.frames.length !== cur.frames.length) return false;
+  if ((old.lock === undefined) !== (cur.lock === undefined)) return false;
+  const ids = new IdMap();
+  if (old.lock !== undefined && (old.lock.map !== cur.lock!.map || !ids.check(old.lock.id, cur.lock!.id))) return false;
+  if (old.refs.length !== cur.refs.length) return false;
+  for (let i = 0; i < old.refs.length; i++) if (!ids.check(old.refs[i]!.id, cur.refs[i]!.id)) return false;
+  for (let k = 0; k < old.frames.length; k++) {
+    const of = old.frames[k]!;
+    const cf = cur.frames[k]!;
+    if (of.callsite !== cf.callsite || of.inCallback !== cf.inCallback) return false;
+    const at = k === old.frames.length - 1 ? insn : old.frames[k + 1]!.callsite;
+    const live = cfg.liveBefore[at] ?? 0x7ff;
+    if (!frameEqual(env, of, cf, exact === "exact" ? 0x7ff : live, ids, exact)) return false;
+  }
+  return true;
+}
+
+function statesMaybeLooping(old: VState, cur: VState): boolean {
+  if (old.frames.length !== cur.frames.length) return false;
+  for (let i = 0; i < old.frames.length; i++) if (old.frames[i]!.callsite !== cur.frames[i]!.callsite) return false;
+  return true;
+}
+
+export interface ExploredStats {
+  totalStates: number;
+  peakStates: number;
+  liveStates: number;
+  maxStatesPerInsn: number;
+  jmpsProcessed: number;
+  prevJmpsProcessed: number;
+  insnProcessed: number;
+  prevInsnProcessed: number;
+}
+
+/** The explored states and is_state_visited(). */
+export class Explored {
+  readonly lists = new Map<number, Checkpoint[]>();
+  constructor(private readonly env: Env, private readonly cfg: Cfg, private readonly stats: ExploredStats) {}
+
+  /** is_state_visited(): true when the current state is covered by an explored one (prune). */
+  visit(insn: number): boolean {
+    const env = this.env;
+    const cur = env.cur;
+    const st = this.stats;
+    const forceNew = this.cfg.force[insn] === 1;
+    let addNew = forceNew || (st.jmpsProcessed - st.prevJmpsProcessed >= 2 && st.insnProcessed - st.prevInsnProcessed >= 8);
+    const list = this.lists.get(insn) ?? [];
+    let count = 0;
+    for (let i = 0; i < list.length; i++) {
+      const sl = list[i]!;
+      count++;
+      if (sl.branches > 0) {
+        if (this.cfg.callsCallback[insn] === 1) {
+          if (statesEqual(env, this.cfg, sl.state, cur, insn, "range_within")) {
+            sl.hit++;
+            return true;
+          }
+        } else if (statesMaybeLooping(sl.state, cur) && statesEqual(env, this.cfg, sl.state, cur, insn, "exact")) {
+          env.linfo(insn, "; ");
+          env.verbose(`infinite loop detected at insn ${insn}\n`);
+          env.verbose(`cur state:${stateStr(cur, cur.frames[cur.frames.length - 1]!, true, undefined)}\n`);
+          env.fail(`old state:${stateStr(sl.state, sl.state.frames[sl.state.frames.length - 1]!, true, undefined)}`, EINVAL);
+        }
+        if (!forceNew && st.jmpsProcessed - st.prevJmpsProcessed < 20 && st.insnProcessed - st.prevInsnProcessed < 100) addNew = false;
+      } else if (statesEqual(env, this.cfg, sl.state, cur, insn, "not_exact")) {
+        sl.hit++;
+        return true;
+      }
+      if (addNew) sl.miss++;
+      const nMiss = forceNew && sl.branches > 0 ? 64 : 3;
+      if (sl.miss > sl.hit * nMiss + nMiss) {
+        list.splice(i, 1);
+        i--;
+        st.liveStates--;
+      }
+    }
+    if (st.maxStatesPerInsn < count) st.maxStatesPerInsn = count;
+    if (list.length > BPF_COMPLEXITY_LIMIT_STATES) return false;
+    if (!addNew) return false;
+    st.totalStates++;
+    st.liveStates++;
+    if (st.liveStates > st.peakStates) st.peakStates = st.liveStates;
+    st.prevJmpsProcessed = st.jmpsProcessed;
+    st.prevInsnProcessed = st.insnProcessed;
+    const cp: Checkpoint = { state: copyState(cur), insn, branches: 1, hit: 0, miss: 0 };
+    cp.state.parent = cur.parent;
+    cur.parent = cp;
+    list.unshift(cp);
+    this.lists.set(insn, list);
+    return false;
+  }
+}
+
+/** update_branch_counts(): a path ended; checkpoints whose every path ended become usable for pruning. */
+export function pathDone(st: VState): void {
+  let p = st.parent;
+  while (p !== undefined) {
+    p.branches--;
+    if (p.branches > 0) break;
+    p = p.state.parent;
+  }
+}
