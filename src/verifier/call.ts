@@ -300,6 +300,7 @@ function pushCallback(env: Env, insn: CallInsn, meta: Meta): void {
     callee.regs[4] = callerCopy.regs[3]!;
   }
   st.frames.push(callee);
+  st.unroll++;
   env.push(st, meta.subprog, insn.pc);
 }
 

@@ -119,7 +119,7 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
   };
   const frame = newFrame(0, -1, 0);
   frame.regs[1] = ptrReg("PTR_TO_CTX");
-  env.cur = { frames: [frame], refs: [], lock: undefined, parent: undefined };
+  env.cur = { frames: [frame], refs: [], lock: undefined, parent: undefined, unroll: 0 };
   env.insnIdx = 0;
   env.markAllScratched();
   let doPrintState = false;
@@ -224,8 +224,6 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
       case "exit": {
         stats.jmpsProcessed++;
         if (env.cur.frames.length > 1) {
-          if (curFrame(env.cur).inCallback) env.readReg(0);
-          else env.readReg(0);
           env.insnIdx = funcExit(env);
           break;
         }

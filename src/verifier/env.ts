@@ -117,8 +117,11 @@ export class Env {
       else break;
     }
     if (k < 0 || k === this.prevLinfo) return;
+    const prev = this.prevLinfo >= 0 ? li[this.prevLinfo] : undefined;
     this.prevLinfo = k;
     const l = li[k]!;
+    // Records that differ only in the column print once (the log shows no columns).
+    if (prev !== undefined && prev.fileName === l.fileName && prev.lineNumber === l.lineNumber) return;
     const file = l.fileName.split("/").pop() ?? l.fileName;
     this.verbose(`${prefix}${l.line.trimStart()} @ ${file}:${l.lineNumber}\n`);
   }

@@ -112,8 +112,15 @@ const isGpl = (license: string): boolean =>
 
 /** Verifies one program as BPF_PROG_LOAD would. */
 export function verifyProgram(input: VerifierInput): VerifierResult {
+  const res = verifyOnce(input, input.logLevel ?? 1);
+  if (res.accepted || (input.logLevel ?? 1) !== 0) return res;
+  // As libbpf does: run again with a log to explain the rejection.
+  const again = verifyOnce(input, 1);
+  return { ...res, ...(again.error !== undefined ? { error: again.error } : {}) };
+}
+
+function verifyOnce(input: VerifierInput, logLevel: 0 | 1 | 2): VerifierResult {
   const progType = parseProgramType(input.progType);
-  const logLevel = input.logLevel ?? 1;
   const maps: MapEntry[] = (input.maps ?? []).map((m) => ({ ...m }));
   const stats: WalkStats = {
     processed: 0, totalStates: 0, peakStates: 0, liveStates: 0, maxStatesPerInsn: 0,

@@ -510,7 +510,7 @@ function stackRangeInitialized(env: Env, regno: number, r: Reg, size: number, wr
     const c = sl.types[j]!;
     if (c === "m") continue;
     if (c === "0" || (c === "?" && (env.privileged || write))) {
-      if (write) frame.stack[spi] = { types: setSlotByte(sl.types, j, "m"), spilled: undefined };
+      if (write) frame.stack[spi] = { types: setSlotByte(sl.types.replace(/r/g, "m"), j, "m"), spilled: undefined };
       continue;
     }
     if (c === "r" && sl.spilled !== undefined && (sl.spilled.type === "SCALAR_VALUE" || env.privileged)) {

@@ -143,6 +143,8 @@ export interface VState {
   lock: { readonly id: number; readonly map: number } | undefined;
   /** Checkpoint this path descends from (the kernel's parent chain). */
   parent: Checkpoint | undefined;
+  /** Callback entries simulated on this path (callback_unroll_depth). */
+  unroll: number;
 }
 
 /** An explored state kept at a prune point. */
@@ -162,7 +164,7 @@ export function copyFrame(f: Frame): Frame {
 }
 
 export function copyState(s: VState): VState {
-  return { frames: s.frames.map(copyFrame), refs: s.refs.slice(), lock: s.lock, parent: s.parent };
+  return { frames: s.frames.map(copyFrame), refs: s.refs.slice(), lock: s.lock, parent: s.parent, unroll: s.unroll };
 }
 
 export function newFrame(frameno: number, callsite: number, subprogStart: number, inCallback = false, callbackCall = -1): Frame {

@@ -11,7 +11,7 @@
  * is sound and prunes less. Registers that are dead (liveness from structure.ts)
  * are ignored, as clean_live_states() does.
  */
-import { within, boundsEqual } from "./bounds.js";
+import { UNKNOWN, within, boundsEqual } from "./bounds.js";
 import type { Cfg } from "./structure.js";
 import { EINVAL, type Env } from "./env.js";
 import { copyState, type Checkpoint, type Frame, type Reg, type Slot, type VState } from "./state.js";
@@ -192,7 +192,9 @@ export class Explored {
             sl.hit++;
             return true;
           }
-        } else if (statesMaybeLooping(sl.state, cur) && statesEqual(env, this.cfg, sl.state, cur, insn, "exact")) {
+          // Callback simulations converge only if values that grow every iteration stop growing.
+          if (statesMaybeLooping(sl.state, cur)) widenScalars(sl.state, cur);
+        } else if (statesMaybeLooping(sl.state, cur) && sl.state.unroll === cur.unroll && statesEqual(env, this.cfg, sl.state, cur, insn, "exact")) {
           env.linfo(insn, "; ");
           env.verbose(`infinite loop detected at insn ${insn}\n`);
           env.verbose(`cur state:${stateStr(cur, cur.frames[cur.frames.length - 1]!, true, undefined)}\n`);
@@ -225,6 +227,30 @@ export class Explored {
     list.unshift(cp);
     this.lists.set(insn, list);
     return false;
+  }
+}
+
+/**
+ * Scalars that differ from the in-progress state at the same callback call become
+ * unknown (as widen_imprecise_scalars() does for iterator loops): the walk goes on
+ * from a more general, still sound state, and the next round finds it equal.
+ */
+function widenScalars(old: VState, cur: VState): void {
+  for (let k = 0; k < old.frames.length; k++) {
+    const of = old.frames[k]!;
+    const cf = cur.frames[k]!;
+    for (let i = 0; i < 10; i++) {
+      const o = of.regs[i]!;
+      const c = cf.regs[i]!;
+      if (o.type === "SCALAR_VALUE" && c.type === "SCALAR_VALUE" && !within(o.b, c.b)) cf.regs[i] = { ...c, b: UNKNOWN, id: 0 };
+    }
+    for (let spi = 0; spi < Math.min(of.stack.length, cf.stack.length); spi++) {
+      const os = of.stack[spi]!;
+      const cs = cf.stack[spi]!;
+      const o = os.spilled;
+      const c = cs.spilled;
+      if (o?.type === "SCALAR_VALUE" && c?.type === "SCALAR_VALUE" && !within(o.b, c.b)) cf.stack[spi] = { types: cs.types, spilled: { ...c, b: UNKNOWN, id: 0 } };
+    }
   }
 }
 
