@@ -6,13 +6,10 @@
 import { Command, CommanderError, Option } from "commander";
 import { AsmError, TsbpfError } from "../errors/index.js";
 import { CliFailure, nodeIo, type CliIo } from "./io.js";
-import { asmCommand } from "./commands/asm.js";
-import { disasmCommand } from "./commands/disasm.js";
-import { runCommand } from "./commands/run.js";
-import { pluginCommand } from "./commands/plugin.js";
-import { conformanceCommand } from "./commands/conformance.js";
-import { demoCommand } from "./commands/demo.js";
-import { btfDump, feature, mapCommand, progDump, progRun, progShow, type ProgRunOptions } from "./commands/object.js";
+// Command modules load on use: a command pays only for the parts of the library it needs.
+import type { asmCommand } from "./commands/asm.js";
+import type { runCommand } from "./commands/run.js";
+import type { ProgRunOptions } from "./commands/object.js";
 
 export const VERSION = "0.1.0";
 
@@ -31,7 +28,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .command("demo")
     .description("assemble and run the bundled example (examples/collatz.s) with a trace summary")
     .option("--trace-lines <n>", "trace lines to print", "24")
-    .action((o: { traceLines?: string }) => setStatus(demoCommand(o, io)));
+    .action((o: { traceLines?: string }) => setStatus(import("./commands/demo.js").then((m) => m.demoCommand(o, io))));
 
   program
     .command("asm")
@@ -41,7 +38,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .option("--hex", "print the instructions as hex, one slot per line")
     .addOption(syntax())
     .action((file: string, o: { output?: string; hex?: boolean; syntax?: "auto" | "llvm" | "ubpf" }) =>
-      setFile(file) ?? setStatus(asmCommand(file, { ...o, hex: o.hex ?? (o.output === undefined ? true : undefined) } as Parameters<typeof asmCommand>[1], io)));
+      setFile(file) ?? setStatus(import("./commands/asm.js").then((m) => m.asmCommand(file, { ...o, hex: o.hex ?? (o.output === undefined ? true : undefined) } as Parameters<typeof asmCommand>[1], io))));
 
   program
     .command("disasm")
@@ -51,7 +48,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .addOption(new Option("--style <style>", "output style").choices(["llvm", "xlated", "ubpf"]).default("llvm"))
     .option("--no-listing", "llvm style: instruction text only, without index and bytes")
     .addOption(format())
-    .action((file: string, o: { section?: string; style?: string; format?: "auto"; listing?: boolean }) => setFile(file) ?? setStatus(disasmCommand(file, o, io)));
+    .action((file: string, o: { section?: string; style?: string; format?: "auto"; listing?: boolean }) => setFile(file) ?? setStatus(import("./commands/disasm.js").then((m) => m.disasmCommand(file, o, io))));
 
   program
     .command("run")
@@ -65,7 +62,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .option("--budget <n>", "instruction budget per run (default 1000000)")
     .option("-s, --section <name>", "ELF section holding the program")
     .addOption(format())
-    .action((file: string, o: Parameters<typeof runCommand>[1]) => setFile(file) ?? setStatus(runCommand(file, o, io)));
+    .action((file: string, o: Parameters<typeof runCommand>[1]) => setFile(file) ?? setStatus(import("./commands/run.js").then((m) => m.runCommand(file, o, io))));
 
   program
     .command("plugin")
@@ -73,13 +70,13 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .argument("[args...]", "memory as hex (when non-empty), then --plugin_options words")
     .allowUnknownOption()
     .helpOption(false)
-    .action((args: string[]) => setStatus(pluginCommand(args, io)));
+    .action((args: string[]) => setStatus(import("./commands/plugin.js").then((m) => m.pluginCommand(args, io))));
 
   program
     .command("conformance")
     .description("run the BPF conformance suite's .data files on the interpreter")
     .argument("[dir]", "directory of .data files", process.env.TSBPF_CONFORMANCE_DIR ?? "../shared/conformance/tests")
-    .action((dir: string) => setStatus(conformanceCommand(dir, io)));
+    .action((dir: string) => setStatus(import("./commands/conformance.js").then((m) => m.conformanceCommand(dir, io))));
 
   const prog = program.command("prog").description("programs of an object file (like bpftool prog)");
   prog
@@ -87,7 +84,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .description("list the programs of an object: id, type, name, section, size, maps")
     .argument("<object>", "ELF object")
     .option("-j, --json", "JSON output")
-    .action((file: string, o: { json?: boolean }) => setFile(file) ?? setStatus(progShow(file, io, o.json === true)));
+    .action((file: string, o: { json?: boolean }) => setFile(file) ?? setStatus(import("./commands/object.js").then((m) => m.progShow(file, io, o.json === true))));
   prog
     .command("dump")
     .description("dump a program's instructions (bpftool prog dump xlated), with C source lines from BTF line info")
@@ -95,7 +92,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .argument("[name]", "program name (default: the first)")
     .option("--linum", "show file, line and column of each source line")
     .addOption(new Option("--style <style>", "instruction syntax").choices(["xlated", "llvm"]).default("xlated"))
-    .action((file: string, name: string | undefined, o: { linum?: boolean; style?: string }) => setFile(file) ?? setStatus(progDump(file, name, o, io)));
+    .action((file: string, name: string | undefined, o: { linum?: boolean; style?: string }) => setFile(file) ?? setStatus(import("./commands/object.js").then((m) => m.progDump(file, name, o, io))));
   prog
     .command("run")
     .description("BPF_PROG_TEST_RUN: run a program of an object on input data (like bpftool prog run)")
@@ -112,7 +109,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .option("--maps <dir>", "load map contents from pins in DIR first")
     .option("--pin-maps <dir>", "pin every map to DIR afterwards (write-then-rename)")
     .option("-j, --json", "JSON output")
-    .action((file: string, name: string | undefined, o: ProgRunOptions) => setFile(file) ?? setStatus(progRun(file, name, o, io)));
+    .action((file: string, name: string | undefined, o: ProgRunOptions) => setFile(file) ?? setStatus(import("./commands/object.js").then((m) => m.progRun(file, name, o, io))));
 
   const map = program.command("map").description("maps of an object file or pinned maps (like bpftool map)");
   for (const op of ["dump", "lookup", "update", "delete"] as const) {
@@ -125,7 +122,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
       .action((target: string, words: string[], o: { json?: boolean }) => {
         setFile(target);
         const isPin = !/\.o$/.test(target);
-        setStatus(mapCommand(op, target, isPin ? undefined : words[0], isPin ? words : words.slice(1), o, io));
+        setStatus(import("./commands/object.js").then((m) => m.mapCommand(op, target, isPin ? undefined : words[0], isPin ? words : words.slice(1), o, io)));
       });
   }
 
@@ -136,13 +133,13 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .description("dump all BTF types (bpftool btf dump file X.o)")
     .argument("<object>", "ELF object")
     .option("-j, --json", "JSON output")
-    .action((file: string, o: { json?: boolean }) => setFile(file) ?? setStatus(btfDump(file, o, io)));
+    .action((file: string, o: { json?: boolean }) => setFile(file) ?? setStatus(import("./commands/object.js").then((m) => m.btfDump(file, o, io))));
 
   program
     .command("feature")
     .description("program types, map types and helpers tsbpf supports (like bpftool feature probe)")
     .option("-j, --json", "JSON output")
-    .action((o: { json?: boolean }) => setStatus(feature(o, io)));
+    .action((o: { json?: boolean }) => setStatus(import("./commands/object.js").then((m) => m.feature(o, io))));
 
   // tsbpf filter / tsbpf cbpf (src/cli/commands/filter.ts, cbpf.ts), loaded on use.
   const count = (_v: string, n: number): number => n + 1;
@@ -183,6 +180,18 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
   ).action((file: string, o: Record<string, unknown>) =>
     setFile(file) ?? setStatus(import("./commands/cbpf.js").then((m) => m.cbpfCommand(file, o, io))),
   );
+
+  program
+    .command("verify")
+    .description("verify an object's programs with the kernel's rules and print the verifier log")
+    .argument("<file>", "ELF object")
+    .argument("[name]", "program name (default: all)")
+    .addOption(new Option("--log-level <n>", "0: verdict only, 1: failing path and states, 2: every path").choices(["0", "1", "2"]).default("1"))
+    .option("--unprivileged", "verify as an unprivileged user (no CAP_BPF)")
+    .option("--stats", "print verification time and stack depth")
+    .action((file: string, name: string | undefined, o: { logLevel?: string; unprivileged?: boolean; stats?: boolean }) =>
+      setFile(file) ?? setStatus(import("./commands/verify.js").then((m) => m.verifyCommand(file, name, o, io))),
+    );
 
   return program;
 }
