@@ -172,3 +172,4 @@ export * from "./tnum.js";
 export * as bounds from "./bounds.js";
 export type { Reg, RegType, VState } from "./state.js";
 export { insnText } from "./driver.js";
+export { verifierInputFor } from "./object.js";
