@@ -434,10 +434,8 @@ function xor64(d: MBounds, s: Bounds): void {
   updateAll(d);
 }
 
-function lsh32(d: MBounds, s: Bounds): void {
-  const sub = tnumSubreg(d.var);
-  const umin = s.u32min;
-  const umax = s.u32max;
+/** __scalar32_min_max_lsh(). */
+function lsh32Bounds(d: MBounds, umin: bigint, umax: bigint): void {
   d.s32min = S32_MIN;
   d.s32max = S32_MAX;
   if (umax > 31n || d.u32max > 1n << (31n - umax)) {
@@ -445,6 +443,11 @@ function lsh32(d: MBounds, s: Bounds): void {
   } else {
     d.u32min <<= umin; d.u32max <<= umax;
   }
+}
+function lsh32(d: MBounds, s: Bounds): void {
+  const sub = tnumSubreg(d.var);
+  const umin = s.u32min;
+  lsh32Bounds(d, umin, s.u32max);
   d.var = tnumSubreg(tnumLshift(sub, Number(umin)));
   mark64Unbounded(d);
   update32(d);
@@ -459,6 +462,7 @@ function lsh64(d: MBounds, s: Bounds): void {
   } else {
     d.umin <<= umin; d.umax <<= umax;
   }
+  lsh32Bounds(d, umin, umax);
   d.var = tnumLshift(d.var, Number(umin));
   updateAll(d);
 }
