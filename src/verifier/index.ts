@@ -102,6 +102,8 @@ function errorMessage(log: string[]): string {
   if (lines.length > 0 && lines[lines.length - 1]!.startsWith("processed ")) lines = lines.slice(0, -1);
   const n = lines.length;
   if (n === 0) return "verifier rejected the program";
+  const loop = lines.slice(-3).find((l) => l.startsWith("infinite loop detected at insn "));
+  if (loop !== undefined) return loop;
   const last = lines[n - 1]!;
   if (n >= 2 && explainedByPrevious(last)) return `${lines[n - 2]!}: ${last}`;
   return last;
