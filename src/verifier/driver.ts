@@ -126,7 +126,7 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
   const level = env.log.level;
   /** Ends the current path; false when nothing is left to explore. */
   const popNext = (): boolean => {
-    pathDone(env.cur);
+    pathDone(env.cur, stats);
     const e = pending.pop();
     if (e === undefined) return false;
     env.cur = e.st;

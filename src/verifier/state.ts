@@ -155,6 +155,8 @@ export interface Checkpoint {
   branches: number;
   hit: number;
   miss: number;
+  /** Dropped from its list while still in progress: freed (for peak_states) when its branches reach 0. */
+  evicted?: boolean;
 }
 
 export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1]!;

@@ -210,7 +210,8 @@ export class Explored {
       if (sl.miss > sl.hit * nMiss + nMiss) {
         list.splice(i, 1);
         i--;
-        st.liveStates--;
+        if (sl.branches === 0) st.liveStates--;
+        else sl.evicted = true;
       }
     }
     if (st.maxStatesPerInsn < count) st.maxStatesPerInsn = count;
@@ -255,11 +256,12 @@ function widenScalars(old: VState, cur: VState): void {
 }
 
 /** update_branch_counts(): a path ended; checkpoints whose every path ended become usable for pruning. */
-export function pathDone(st: VState): void {
+export function pathDone(st: VState, stats?: ExploredStats): void {
   let p = st.parent;
   while (p !== undefined) {
     p.branches--;
     if (p.branches > 0) break;
+    if (p.evicted === true && stats !== undefined) stats.liveStates--;
     p = p.state.parent;
   }
 }

@@ -206,7 +206,6 @@ export function checkStructure(env: Env): Cfg {
         env.linfo(t, `${t}: `);
         env.fail(`back-edge from insn ${t} to ${w}`, EINVAL);
       }
-      force[w] = 1;
       prune[w] = 1;
     }
   }

@@ -39,7 +39,15 @@ test("bench objects verify (processed instructions compared with the kernel)", {
       assert.ok(r.accepted, `${f} ${p.name}: ${r.error?.message}`);
       const k = KERNEL[name];
       if (k !== undefined) assert.equal(r.stats.stackDepth[0], k.stackDepth, `${name} stack depth`);
-      rows.push(`${name.padEnd(12)} processed ${String(r.stats.processed).padStart(7)} (kernel ${String(k?.processed ?? "?").padStart(7)})  total_states ${r.stats.totalStates} (kernel ${k?.totalStates ?? "?"})  ${ms.toFixed(1)} ms`);
+      // The loops are walked exactly as the kernel walks them: same counts.
+      if (k !== undefined && name !== "lpm_filter") {
+        assert.deepEqual(
+          [r.stats.processed, r.stats.totalStates, r.stats.peakStates, r.stats.maxStatesPerInsn],
+          [k.processed, k.totalStates, k.peakStates, k.maxStatesPerInsn],
+          `${name}: processed, total_states, peak_states, max_states_per_insn`,
+        );
+      }
+      rows.push(`${name.padEnd(12)} processed ${String(r.stats.processed).padStart(7)} (kernel ${String(k?.processed ?? "?").padStart(7)})  total_states ${r.stats.totalStates} (kernel ${k?.totalStates ?? "?"})  peak_states ${r.stats.peakStates} (kernel ${k?.peakStates ?? "?"})  ${ms.toFixed(1)} ms`);
     }
   }
   console.log(rows.join("\n"));
