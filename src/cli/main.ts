@@ -108,6 +108,8 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .option("--dump-map <name...>", "after running: dump these maps")
     .option("--maps <dir>", "load map contents from pins in DIR first")
     .option("--pin-maps <dir>", "pin every map to DIR afterwards (write-then-rename)")
+    .option("--no-verify", "skip the verifier (the program still runs in checked mode)")
+    .option("--unprivileged", "verify as an unprivileged user")
     .option("-j, --json", "JSON output")
     .action((file: string, name: string | undefined, o: ProgRunOptions) => setFile(file) ?? setStatus(import("./commands/object.js").then((m) => m.progRun(file, name, o, io))));
 

@@ -7,7 +7,8 @@
  * the offset for global data.
  */
 import { TsbpfError } from "../errors/index.js";
-import type { Insn, LdImm64Insn } from "../isa/index.js";
+import { encodeProgram, type Insn, type LdImm64Insn } from "../isa/index.js";
+import { verifierInputFor, verifyProgram, type VerifierResult } from "../verifier/index.js";
 import type { MapSpecIn, ObjectSpec, ProgramSpecIn } from "../elf/index.js";
 import { parseMapType, type BpfMap, type MapSpec } from "../maps/index.js";
 import type { Program } from "./program.js";
@@ -23,6 +24,8 @@ export interface Collection {
   readonly maps: ReadonlyMap<string, BpfMap>;
   readonly programs: ReadonlyMap<string, Program>;
   readonly spec: ObjectSpec;
+  /** The verifier's result per loaded program (empty with verify: false). */
+  readonly verifier: ReadonlyMap<string, VerifierResult>;
   close(): void;
 }
 
@@ -79,9 +82,40 @@ const u32le = (n: number): Uint8Array => {
   return b;
 };
 
-export function loadCollection(rt: Runtime, spec: ObjectSpec, opts: { programs?: readonly string[] } = {}): Collection {
+export interface LoadCollectionOptions {
+  /** Load only these programs (default: every program that autoloads). */
+  programs?: readonly string[];
+  /** Verify each program first, as the kernel does at BPF_PROG_LOAD (default true). */
+  verify?: boolean;
+  /** Verify as an unprivileged user would be (default: privileged). */
+  privileged?: boolean;
+  /** Verifier log level for the kept results (0, 1 or 2; a rejection always gets a log). */
+  logLevel?: 0 | 1 | 2;
+}
+
+/**
+ * Verdicts by program bytes, type, maps and privilege: tools and tests load the same
+ * objects many times, and a verdict depends only on these.
+ */
+const verdicts = new Map<string, VerifierResult>();
+
+function verifyCached(spec: ObjectSpec, prog: ProgramSpecIn, opts: LoadCollectionOptions): VerifierResult {
+  const bytes = encodeProgram(prog.insns);
+  let key = `${prog.type}|${opts.privileged !== false}|${opts.logLevel ?? 0}|${JSON.stringify(spec.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.flags]))}|`;
+  for (const b of bytes) key += String.fromCharCode(b);
+  let r = verdicts.get(key);
+  if (r === undefined) {
+    r = verifyProgram(verifierInputFor(spec, prog, { privileged: opts.privileged !== false, logLevel: opts.logLevel ?? 0 }));
+    if (verdicts.size > 256) verdicts.clear();
+    verdicts.set(key, r);
+  }
+  return r;
+}
+
+export function loadCollection(rt: Runtime, spec: ObjectSpec, opts: LoadCollectionOptions = {}): Collection {
   const maps = new Map<string, BpfMap>();
   const programs = new Map<string, Program>();
+  const verifier = new Map<string, VerifierResult>();
   const close = (): void => {
     for (const p of programs.values()) p.close();
     for (const m of maps.values()) m.close();
@@ -96,6 +130,11 @@ export function loadCollection(rt: Runtime, spec: ObjectSpec, opts: { programs?:
     }
     const wanted = opts.programs === undefined ? spec.programs.filter((p) => p.autoload) : spec.programs.filter((p) => opts.programs!.includes(p.name));
     for (const p of wanted) {
+      if (opts.verify !== false) {
+        const v = verifyCached(spec, p, opts);
+        if (!v.accepted) throw v.error ?? new LoadError(`program ${p.name}: rejected by the verifier`);
+        verifier.set(p.name, v);
+      }
       programs.set(p.name, rt.loadProgram({ name: p.name, type: p.type, insns: bindReferences(p, spec, maps), license: p.license }));
     }
     // Static initialisers that name programs and maps (prog arrays, map-in-map).
@@ -117,5 +156,5 @@ export function loadCollection(rt: Runtime, spec: ObjectSpec, opts: { programs?:
     close();
     throw e;
   }
-  return { maps, programs, spec, close };
+  return { maps, programs, spec, verifier, close };
 }

@@ -101,12 +101,15 @@ export interface ProgRunOptions {
   pinMaps?: string;
   maps?: string;
   json?: boolean;
+  /** commander's --no-verify */
+  verify?: boolean;
+  unprivileged?: boolean;
 }
 
 export function progRun(file: string, name: string | undefined, o: ProgRunOptions, io: CliIo): number {
   const spec = openObject(io, file);
   const rt = new Runtime();
-  const col = loadCollection(rt, spec);
+  const col = loadCollection(rt, spec, { verify: o.verify !== false, privileged: o.unprivileged !== true, ...(name !== undefined ? { programs: [name] } : {}) });
   if (o.maps !== undefined) for (const [n, m] of col.maps) restorePin(m, join(o.maps, n));
   for (const u of o.mapUpdate ?? []) {
     const words = u.trim().split(/\s+/);
