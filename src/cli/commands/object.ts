@@ -109,6 +109,9 @@ export interface ProgRunOptions {
 export function progRun(file: string, name: string | undefined, o: ProgRunOptions, io: CliIo): number {
   const spec = openObject(io, file);
   const rt = new Runtime();
+  if (name !== undefined && !spec.programs.some((p) => p.name === name)) {
+    throw new CliFailure(`no program '${name}' in ${file}; programs: ${spec.programs.map((p) => p.name).join(", ")}`);
+  }
   const col = loadCollection(rt, spec, { verify: o.verify !== false, privileged: o.unprivileged !== true, ...(name !== undefined ? { programs: [name] } : {}) });
   if (o.maps !== undefined) for (const [n, m] of col.maps) restorePin(m, join(o.maps, n));
   for (const u of o.mapUpdate ?? []) {
