@@ -63,9 +63,9 @@ export function decodeAt(raw: readonly RawInsn[], pc: number): Insn {
       if (info.op === "mov") {
         if (info.source === "X") {
           const widths = info.alu64 ? [0, 8, 16, 32] : [0, 8, 16];
-          if (!widths.includes(r.off) || r.imm !== 0) reserved(cls);
+          if (!widths.includes(r.off) || r.imm !== 0) reserved("BPF_MOV");
           if (r.off !== 0) return { kind: "alu", pc, op: "movsx", alu64: info.alu64, dst, src, extWidth: r.off as 8 | 16 | 32 };
-        } else if (r.src !== 0 || r.off !== 0) reserved(cls);
+        } else if (r.src !== 0 || r.off !== 0) reserved("BPF_MOV");
         return { kind: "alu", pc, op: "mov", alu64: info.alu64, dst, src };
       }
       if (info.source === "X" ? r.imm !== 0 : r.src !== 0) reserved(cls);

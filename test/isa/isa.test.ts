@@ -41,7 +41,7 @@ test("decode errors use the kernel's wording and name the instruction", () => {
   assert.equal(decodeErr([raw(0x2f, 0, 1, 1, 0)]), "insn 0: BPF_ALU uses reserved fields"); // off=1 only for div/mod
   assert.equal(decodeErr([raw(0x87, 0, 0, 0, 1)]), "insn 0: BPF_NEG uses reserved fields");
   assert.equal(decodeErr([raw(0xd4, 0, 0, 0, 8)]), "insn 0: BPF_END uses reserved fields");
-  assert.equal(decodeErr([raw(0xbc, 0, 1, 32, 0)]), "insn 0: BPF_ALU uses reserved fields"); // movsx 32 needs ALU64
+  assert.equal(decodeErr([raw(0xbc, 0, 1, 32, 0)]), "insn 0: BPF_MOV uses reserved fields"); // movsx 32 needs ALU64 (check_alu_op says BPF_MOV)
   assert.equal(decodeErr([raw(0x05, 1, 0, 0, 0)]), "insn 0: BPF_JA uses reserved fields");
   assert.equal(decodeErr([raw(0x95, 0, 0, 0, 1)]), "insn 0: BPF_EXIT uses reserved fields");
   assert.equal(decodeErr([raw(0x85, 1, 0, 0, 1)]), "insn 0: BPF_CALL uses reserved fields");
