@@ -70,6 +70,8 @@ export interface TestRunOptions {
   readonly repeat?: number;
   /** Index of the CPU the run happens on (per-CPU maps, bpf_get_smp_processor_id). */
   readonly cpu?: number;
+  /** Called now and then during a long repeat loop (for a progress bar): runs done so far, and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 /** BPF_PROG_TEST_RUN's output. */

@@ -182,7 +182,7 @@ export class Program {
     }
     try {
       const t0 = performance.now();
-      const { r0, executed } = this.execute(ctxAddr, cpu, repeat, pkt, opts.engine ?? this.engine);
+      const { r0, executed } = this.execute(ctxAddr, cpu, repeat, pkt, opts.engine ?? this.engine, opts.onProgress);
       const durationNs = ((performance.now() - t0) * 1e6) / repeat;
       return {
         retval: Number(r0 & 0xffffffffn),
@@ -223,7 +223,7 @@ export class Program {
   }
 
   /** The bpf_test_run loop: `repeat` runs on the same ctx and packet, on one CPU. */
-  private execute(ctxAddr: number, cpu: number, repeat: number, pkt: SkBuff | XdpBuff | undefined, engine: Engine): { r0: bigint; executed: number } {
+  private execute(ctxAddr: number, cpu: number, repeat: number, pkt: SkBuff | XdpBuff | undefined, engine: Engine, onProgress?: (done: number, total: number) => void): { r0: bigint; executed: number } {
     const rt = this.runtime;
     if (pkt !== undefined) {
       rt.registerPacket(ctxAddr, pkt);
@@ -234,9 +234,16 @@ export class Program {
     for (const k of Object.keys(rt.redirect)) delete (rt.redirect as Record<string, unknown>)[k];
     try {
       if (engine === "jit") {
-        // The whole repeat loop runs inside one wasm call.
-        const res = this.jitMachine(cpu).runRepeat(repeat, { r1: BigInt(ctxAddr) });
-        if (res.status === "fault") throw new ProgramFault(this.name, res.fault);
+        // The whole repeat loop runs inside one wasm call (in chunks when someone watches progress;
+        // the ctx and packet stay in memory between chunks, so the runs see one buffer as before).
+        const chunk = onProgress === undefined ? repeat : 1 << 16;
+        let res: ReturnType<JitMachine["runRepeat"]> | undefined;
+        for (let done = 0; done < repeat; done += chunk) {
+          res = this.jitMachine(cpu).runRepeat(Math.min(chunk, repeat - done), { r1: BigInt(ctxAddr) });
+          if (res.status === "fault") throw new ProgramFault(this.name, res.fault);
+          onProgress?.(Math.min(done + chunk, repeat), repeat);
+        }
+        if (res === undefined || res.status === "fault") throw new Error("unreachable");
         return { r0: res.r0, executed: res.executed };
       }
       const m = this.machine(cpu);
@@ -248,7 +255,9 @@ export class Program {
         if (res.status === "fault") throw new ProgramFault(this.name, res.fault);
         r0 = res.r0;
         executed = res.executed;
+        if (onProgress !== undefined && (i & 0xfff) === 0xfff) onProgress(i + 1, repeat);
       }
+      onProgress?.(repeat, repeat);
       return { r0, executed };
     } finally {
       rt.cpu = prevCpu;

@@ -13,6 +13,7 @@
  *
  * The capture loop (runCapture) is shared with `tsbpf cbpf -r`.
  */
+import { Progress } from "../progress.js";
 import { closeSync, createWriteStream, openSync, readSync, statSync, writeSync, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import {
@@ -89,27 +90,20 @@ export function formatDump(prog: readonly SockFilter[], level: number): string {
   return level === 1 ? formatListing(prog) : level === 2 ? formatC(prog) : formatDecimal(prog);
 }
 
-/** A minimal progress bar on stderr: `[#####-----]  42%  1,234,567 packets, 301 matched`. */
-class Progress {
-  private last = 0;
-  private shown = false;
+/** Progress through a capture file: bytes read of the file's size, packets seen and matched. */
+class FileProgress {
+  private readonly bar: Progress;
   constructor(
     private readonly total: number,
-    private readonly write: (s: string) => void,
-  ) {}
+    write: (s: string) => void,
+  ) {
+    this.bar = new Progress(write);
+  }
   update(bytes: number, packets: number, matched: number): void {
-    const now = Date.now();
-    if (now - this.last < 100) return;
-    this.last = now;
-    const frac = Math.min(1, bytes / this.total);
-    const width = 30;
-    const full = Math.round(frac * width);
-    const bar = "#".repeat(full) + "-".repeat(width - full);
-    this.write(`\r[${bar}] ${String(Math.floor(frac * 100)).padStart(3)}%  ${packets.toLocaleString("en-US")} packets, ${matched.toLocaleString("en-US")} matched`);
-    this.shown = true;
+    this.bar.update(bytes / this.total, `${packets.toLocaleString("en-US")} packets, ${matched.toLocaleString("en-US")} matched`);
   }
   done(): void {
-    if (this.shown) this.write("\r\x1b[K");
+    this.bar.done();
   }
 }
 
@@ -150,7 +144,7 @@ export async function runCapture(o: CaptureRunOptions, filterFor: (linktype: num
   }
   const size = o.input === "-" ? 0 : statSync(o.input).size;
   const errTty = io === nodeIo && process.stderr.isTTY === true;
-  const progress = (o.progress ?? true) && errTty && size >= 16 << 20 ? new Progress(size, (s) => io.err(s)) : undefined;
+  const progress = (o.progress ?? true) && errTty && size >= 16 << 20 ? new FileProgress(size, (s) => io.err(s)) : undefined;
   const fast = fastPcap(o, filterFor, io, progress);
   if (fast !== undefined) return fast;
   const reader = new CaptureReader();
@@ -253,7 +247,7 @@ const snaplenOf = (snaplen: number): number => (snaplen === 0 || snaplen > MAXIM
  * synchronously. Returns undefined when the input or output needs the general path
  * (pcapng, big-endian, stdin/stdout, --pcapng, a resolution change).
  */
-function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: number) => CbpfFilter, io: CliIo, progress: Progress | undefined): number | undefined {
+function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: number) => CbpfFilter, io: CliIo, progress: FileProgress | undefined): number | undefined {
   if (o.input === "-" || o.output === "-" || o.pcapng === true) return undefined;
   let fd: number;
   try {

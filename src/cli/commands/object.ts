@@ -16,6 +16,7 @@ import { Runtime, loadCollection, type Collection, type Program } from "../../ru
 import { AddressSpace } from "../../vm/index.js";
 import { CliFailure, readInput, type CliIo } from "../io.js";
 import { pinEntries, pinMap, readPin, restorePin } from "../pin.js";
+import { Progress } from "../progress.js";
 
 const helperName = (id: number): string | undefined => HELPER_IDS.find((h) => h.id === id)?.name;
 const objName = (file: string): string => basename(file).split(".")[0] ?? "obj";
@@ -127,7 +128,15 @@ export function progRun(file: string, name: string | undefined, o: ProgRunOption
   const opts: { dataIn?: Uint8Array; ctxIn?: Uint8Array; repeat: number; cpu: number } = { repeat, cpu: Number(o.cpu ?? 0) };
   if (o.dataIn !== undefined) opts.dataIn = readInput(io, o.dataIn, "data_in");
   if (o.ctxIn !== undefined) opts.ctxIn = readInput(io, o.ctxIn, "ctx_in");
+  // A progress bar on stderr for long runs.
+  let bar: Progress | undefined;
+  if (process.stderr.isTTY === true && repeat >= 10_000) {
+    bar = new Progress((t) => io.err(t));
+    const b = bar;
+    (opts as { onProgress?: (done: number, total: number) => void }).onProgress = (done, total) => b.update(done / total, `${done.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} runs`);
+  }
   const r = prog.testRun(opts);
+  bar?.done();
   if (o.dataOut !== undefined && r.dataOut !== undefined) io.writeFile(o.dataOut, r.dataOut);
   if (o.ctxOut !== undefined && r.ctxOut !== undefined) io.writeFile(o.ctxOut, r.ctxOut);
   const ns = Math.round(r.durationNs);
