@@ -12,6 +12,7 @@
  *   lean: (r1 .. r5, fp) -> r0            bpf-to-bpf calls in verified mode: the
  *                                         verifier makes r0 and r6-r9 unreadable on
  *                                         entry and r1-r5 unreadable after the call
+ *   chunk: see CHUNK_PARAMS               parts of very large functions
  *
  * Per-run values cross the JS/wasm boundary as wasm globals and parameters, not
  * through memory, so a JIT machine maps exactly what an interpreter Machine maps (its
@@ -53,7 +54,15 @@ export const FULL_RESULTS: readonly ValType[] = Array<ValType>(6).fill(I64);
 export const LEAN_PARAMS: readonly ValType[] = [...Array<ValType>(5).fill(I64), I32];
 export const LEAN_RESULTS: readonly ValType[] = [I64];
 
-export type Abi = "full" | "lean";
+/**
+ * chunk: (label, r0 .. r10, fp) -> (label, r0 .. r10)   one part of a function too large
+ *   for one wasm function: runs from node `label` until control leaves the part, and
+ *   returns the next node (or -1 after exit) with all registers.
+ */
+export const CHUNK_PARAMS: readonly ValType[] = [I32, ...Array<ValType>(11).fill(I64), I32];
+export const CHUNK_RESULTS: readonly ValType[] = [I32, ...Array<ValType>(11).fill(I64)];
+
+export type Abi = "full" | "lean" | "chunk";
 
 /** Fault codes passed to the `fault` import. */
 export const enum FaultCode {

@@ -24,7 +24,10 @@ const FRAME = 512;
 export function emitReturn(f: FnCompiler): void {
   const c = f.c;
   if (f.abi === "full") for (let r = 0; r <= 5; r++) f.get(r);
-  else f.get(0);
+  else if (f.abi === "chunk") {
+    c.i32(-1);
+    for (let r = 0; r <= 10; r++) f.get(r);
+  } else f.get(0);
   c.op(Op.return);
 }
 

@@ -47,6 +47,13 @@ export interface Cfg {
   readonly blockAt: Int32Array;
 }
 
+/**
+ * Longest basic block: straight-line code is cut into blocks of at most this many
+ * instructions, so that very large functions can be split into several wasm
+ * functions at block boundaries (compile.ts) and V8's per-function limits hold.
+ */
+export const MAX_BLOCK_INSNS = 256;
+
 const BPF_JA = 0x05;
 const BPF_EXIT = 0x95;
 const BPF_CALL = 0x85;
@@ -68,72 +75,79 @@ export function isConditionalJump(op: number): boolean {
   return isCond(op);
 }
 
+const LD_IMM64 = 0x18;
+
 /** Builds the blocks of the whole program; `entries` are extra leaders (function entries). */
 export function buildCfg(p: PredecodedProgram, entries: readonly number[]): Cfg {
   const n = p.length;
+  const op = p.op;
+  const target = p.target;
   const leader = new Uint8Array(n + 1);
   leader[0] = 1;
   leader[n] = 1;
   for (const e of entries) leader[e] = 1;
-  for (let pc = 0; pc < n; pc++) {
-    const insn = p.bySlot[pc];
-    if (insn === undefined) continue;
-    const op = p.op[pc]!;
-    const next = pc + (insn.kind === "ld_imm64" ? 2 : 1);
-    if (op === BPF_JA || isCond(op)) leader[p.target[pc]!] = 1;
-    if (endsBlock(op)) leader[Math.min(next, n)] = 1;
+  for (let pc = 0; pc < n; ) {
+    const o = op[pc]!;
+    const next = pc + (o === LD_IMM64 ? 2 : 1);
+    if (o === BPF_JA || isCond(o)) leader[target[pc]!] = 1;
+    if (endsBlock(o)) leader[next < n ? next : n] = 1;
+    pc = next;
+  }
+  // Cut long straight-line runs.
+  for (let pc = 0, run = 0; pc < n; ) {
+    if (leader[pc] === 1) run = 0;
+    if (run === MAX_BLOCK_INSNS) {
+      leader[pc] = 1;
+      run = 0;
+    }
+    run++;
+    pc += op[pc] === LD_IMM64 ? 2 : 1;
   }
   const blocks: Block[] = [];
   const blockAt = new Int32Array(n + 1).fill(-1);
-  // First pass: block boundaries and ids.
-  const starts: number[] = [];
-  for (let pc = 0; pc <= n; pc++) if (leader[pc] === 1) starts.push(pc);
-  starts.forEach((s, i) => (blockAt[s] = i));
-  for (let i = 0; i < starts.length; i++) {
-    const start = starts[i]!;
-    const op = start < n ? p.op[start]! : OP_TRAP_END;
-    if (start === n || op === OP_TRAP_LDIMM64_HALF) {
-      blocks.push({ id: i, start, end: start + 1, slots: [start], term: Term.Trap, succ: [] });
+  let count = 0;
+  for (let pc = 0; pc <= n; pc++) if (leader[pc] === 1) blockAt[pc] = count++;
+  for (let start = 0; start <= n; start++) {
+    if (leader[start] !== 1) continue;
+    const id = blockAt[start]!;
+    const o0 = start < n ? op[start]! : OP_TRAP_END;
+    if (start === n || o0 === OP_TRAP_LDIMM64_HALF) {
+      blocks.push({ id, start, end: start + 1, slots: [start], term: Term.Trap, succ: [] });
       continue;
     }
     const slots: number[] = [];
     let pc = start;
     let term = Term.Fall;
-    let succ: number[] = [];
+    let succ: number[];
     for (;;) {
-      const insn = p.bySlot[pc]!;
-      const o = p.op[pc]!;
+      const o = op[pc]!;
       slots.push(pc);
-      const next = pc + (insn.kind === "ld_imm64" ? 2 : 1);
+      const next = pc + (o === LD_IMM64 ? 2 : 1);
       if (o === BPF_JA) {
         term = Term.Goto;
-        succ = [blockAt[p.target[pc]!]!];
+        succ = [blockAt[target[pc]!]!];
         pc = next;
         break;
       }
       if (isCond(o)) {
         term = Term.Cond;
-        succ = [blockAt[p.target[pc]!]!, blockAt[Math.min(next, n)]!];
+        succ = [blockAt[target[pc]!]!, blockAt[next < n ? next : n]!];
         pc = next;
         break;
       }
-      if (o === BPF_EXIT) {
-        term = Term.Exit;
-        pc = next;
-        break;
-      }
-      if (o === OP_CALL_KFUNC) {
-        term = Term.Trap;
+      if (o === BPF_EXIT || o === OP_CALL_KFUNC) {
+        term = o === BPF_EXIT ? Term.Exit : Term.Trap;
+        succ = [];
         pc = next;
         break;
       }
       pc = next;
       if (pc >= n || leader[pc] === 1 || endsBlock(o)) {
-        succ = [blockAt[Math.min(pc, n)]!];
+        succ = [blockAt[pc < n ? pc : n]!];
         break;
       }
     }
-    blocks.push({ id: i, start, end: pc, slots, term, succ });
+    blocks.push({ id, start, end: pc, slots, term, succ });
   }
   return { program: p, blocks, blockAt };
 }
@@ -147,10 +161,13 @@ export function buildCfg(p: PredecodedProgram, entries: readonly number[]): Cfg 
 export interface FuncGraph {
   readonly cfg: Cfg;
   /** Block id of each node. */
-  readonly order: readonly number[];
-  /** Node number of each block id (-1 when unreachable from this entry). */
+  readonly order: Int32Array;
+  /** Node of each block id (-1 when not in the graph); for a part, indexed by node - lo of the larger graph. */
   readonly nodeOf: Int32Array;
-  /** Successor node numbers. */
+  /**
+   * Successor node numbers. In a part of a larger graph (functionGraph's `within`), a
+   * successor outside the part is -(its node in the larger graph) - 1.
+   */
   readonly succ: readonly (readonly number[])[];
   /** Immediate dominator (node 0 is its own). */
   readonly idom: Int32Array;
@@ -162,35 +179,81 @@ export interface FuncGraph {
   readonly reducible: boolean;
 }
 
-export function functionGraph(cfg: Cfg, entryBlock: number): FuncGraph {
-  const nb = cfg.blocks.length;
-  // Iterative DFS for postorder.
-  const state = new Uint8Array(nb); // 0 new, 1 on stack, 2 done
-  const post: number[] = [];
-  const stack: Array<[number, number]> = [[entryBlock, 0]];
-  state[entryBlock] = 1;
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    const b = cfg.blocks[top[0]]!;
-    if (top[1] < b.succ.length) {
-      const s = b.succ[top[1]++]!;
-      if (state[s] === 0) {
-        state[s] = 1;
-        stack.push([s, 0]);
+/** The part of a larger graph to analyse: its nodes [lo, hi). */
+export interface Within {
+  readonly parent: FuncGraph;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+export function functionGraph(cfg: Cfg, entryBlock: number, within?: Within): FuncGraph {
+  const blocks = cfg.blocks;
+  const nb = blocks.length;
+  const pNode = within?.parent.nodeOf;
+  const lo = within?.lo ?? 0;
+  const hi = within?.hi ?? 0;
+  /** Whether block b belongs to the graph being built. */
+  const inside = (b: number): boolean => pNode === undefined || (pNode[b]! >= lo && pNode[b]! < hi);
+  // Arrays are indexed by block id for a whole function, by node - lo for a part.
+  const size = pNode === undefined ? nb : hi - lo;
+  const key = (b: number): number => (pNode === undefined ? b : pNode[b]! - lo);
+  // Iterative DFS for postorder (stack of block ids and next-successor indexes).
+  const seen = new Uint8Array(size);
+  const post = new Int32Array(size);
+  let nPost = 0;
+  const stB = new Int32Array(size + 1);
+  const stI = new Int32Array(size + 1);
+  let sp = 0;
+  stB[0] = entryBlock;
+  stI[0] = 0;
+  seen[key(entryBlock)] = 1;
+  while (sp >= 0) {
+    const b = stB[sp]!;
+    const ss = blocks[b]!.succ;
+    const i = stI[sp]!;
+    if (i < ss.length) {
+      stI[sp] = i + 1;
+      const s = ss[i]!;
+      if (inside(s) && seen[key(s)] === 0) {
+        seen[key(s)] = 1;
+        sp++;
+        stB[sp] = s;
+        stI[sp] = 0;
       }
     } else {
-      state[top[0]] = 2;
-      post.push(top[0]);
-      stack.pop();
+      post[nPost++] = b;
+      sp--;
     }
   }
-  const order = post.reverse();
-  const count = order.length;
-  const nodeOf = new Int32Array(nb).fill(-1);
-  order.forEach((b, i) => (nodeOf[b] = i));
-  const succ = order.map((b) => cfg.blocks[b]!.succ.map((s) => nodeOf[s]!));
-  const preds: number[][] = Array.from({ length: count }, () => []);
-  succ.forEach((ss, i) => ss.forEach((s) => preds[s]!.push(i)));
+  const count = nPost;
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[i] = post[count - 1 - i]!;
+  const nodeOf = new Int32Array(size).fill(-1);
+  for (let i = 0; i < count; i++) nodeOf[key(order[i]!)] = i;
+  const succ: number[][] = new Array(count);
+  const predCount = new Int32Array(count + 1);
+  for (let i = 0; i < count; i++) {
+    const ss = blocks[order[i]!]!.succ;
+    const out = new Array<number>(ss.length);
+    for (let k = 0; k < ss.length; k++) {
+      const b = ss[k]!;
+      if (!inside(b)) {
+        // outside the part: the node in the larger graph, encoded
+        out[k] = -pNode![b]! - 1;
+        continue;
+      }
+      const t = nodeOf[key(b)]!;
+      out[k] = t;
+      predCount[t + 1]!++;
+    }
+    succ[i] = out;
+  }
+  // Predecessors in CSR form.
+  for (let i = 0; i < count; i++) predCount[i + 1]! += predCount[i]!;
+  const predStart = predCount;
+  const preds = new Int32Array(predStart[count]!);
+  const fill = predStart.slice(0, count);
+  for (let i = 0; i < count; i++) for (const t of succ[i]!) if (t >= 0) preds[fill[t]!++] = i;
 
   // Dominators: Cooper, Harvey, Kennedy, "A Simple, Fast Dominance Algorithm".
   const idom = new Int32Array(count).fill(-1);
@@ -199,7 +262,8 @@ export function functionGraph(cfg: Cfg, entryBlock: number): FuncGraph {
     changed = false;
     for (let i = 1; i < count; i++) {
       let d = -1;
-      for (const q of preds[i]!) {
+      for (let k = predStart[i]!; k < predStart[i + 1]!; k++) {
+        const q = preds[k]!;
         if (idom[q] === -1) continue;
         if (d === -1) {
           d = q;
@@ -219,38 +283,45 @@ export function functionGraph(cfg: Cfg, entryBlock: number): FuncGraph {
       }
     }
   }
-  const children: number[][] = Array.from({ length: count }, () => []);
+  const children: number[][] = new Array(count);
+  for (let i = 0; i < count; i++) children[i] = [];
   for (let i = 1; i < count; i++) children[idom[i]!]!.push(i);
   // Pre/post numbering of the dominator tree for O(1) dominance tests.
   const pre = new Int32Array(count);
   const postN = new Int32Array(count);
   {
     let clock = 0;
-    const st: Array<[number, number]> = [[0, 0]];
+    sp = 0;
+    stB[0] = 0;
+    stI[0] = 0;
     pre[0] = clock++;
-    while (st.length > 0) {
-      const top = st[st.length - 1]!;
-      const ch = children[top[0]]!;
-      if (top[1] < ch.length) {
-        const c = ch[top[1]++]!;
+    while (sp >= 0) {
+      const x = stB[sp]!;
+      const ch = children[x]!;
+      const i = stI[sp]!;
+      if (i < ch.length) {
+        stI[sp] = i + 1;
+        const c = ch[i]!;
         pre[c] = clock++;
-        st.push([c, 0]);
+        sp++;
+        stB[sp] = c;
+        stI[sp] = 0;
       } else {
-        postN[top[0]] = clock++;
-        st.pop();
+        postN[x] = clock++;
+        sp--;
       }
     }
   }
-  const dominates = (a: number, b: number): boolean => pre[a]! <= pre[b]! && postN[b]! <= postN[a]!;
-
   const loopHeader = new Uint8Array(count);
   const forwardIn = new Int32Array(count);
   let reducible = true;
   for (let i = 0; i < count; i++) {
     for (const s of succ[i]!) {
+      if (s < 0) continue;
       if (s <= i) {
         loopHeader[s] = 1;
-        if (!dominates(s, i)) reducible = false;
+        // s must dominate i
+        if (!(pre[s]! <= pre[i]! && postN[i]! <= postN[s]!)) reducible = false;
       } else {
         forwardIn[s]!++;
       }

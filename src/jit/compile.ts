@@ -15,16 +15,45 @@ import { MAX_BPF_STACK, MAX_CALL_FRAMES } from "../isa/index.js";
 import { mapFromAddress } from "../maps/index.js";
 import { FUNC_PTR_TAG_HI, OP_CALL_LOCAL, type AddressSpace, type HelperTable, type PredecodedProgram } from "../vm/index.js";
 import {
-  FULL_PARAMS, FULL_RESULTS, G_BUDGET, G_REM, G_STACK_END, G_TAIL, G_TAILCNT, I32, I64, LEAN_PARAMS, LEAN_RESULTS,
+  CHUNK_PARAMS, CHUNK_RESULTS, FULL_PARAMS, FULL_RESULTS, G_BUDGET, G_REM, G_STACK_END, G_TAIL, G_TAILCNT, I32, I64, LEAN_PARAMS, LEAN_RESULTS,
   importKey, importSignature, resultGlobal, type Abi, type ImportDesc,
 } from "./abi.js";
-import { buildCfg, functionGraph, type Cfg } from "./cfg.js";
+import { buildCfg, functionGraph, type Cfg, type FuncGraph } from "./cfg.js";
+import { emitReturn } from "./call.js";
 import { FnCompiler, type MapInfo, type ModuleContext } from "./function.js";
 import { emitDispatch, emitStructured, StructureError } from "./structure.js";
 import { Code, ModuleBuilder } from "./wasm/encoder.js";
 import { Op, ValType } from "./wasm/opcodes.js";
 
 export type JitMode = "verified" | "checked";
+
+/** Functions with more instructions than this are split into parts of about this size. */
+const CHUNK_THRESHOLD = 16384;
+/**
+ * Parts are made of whole groups of CHUNK_NODES consecutive nodes (a power of two, so
+ * the part of a node is found with a shift and one br_table); with MAX_BLOCK_INSNS =
+ * 256 a group has at most 16,384 instructions.
+ */
+const CHUNK_NODES = 64;
+/** Nodes per part at most (a dispatch loop's size grows with its nodes in V8). */
+const CHUNK_MAX_NODES = 1024;
+
+/** Per node, the smallest and largest predecessor node (for single-entry tests of parts). */
+function predRange(g: FuncGraph): { min: Int32Array; max: Int32Array } {
+  const n = g.order.length;
+  const min = new Int32Array(n).fill(n);
+  const max = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    for (const s of g.succ[i]!) {
+      if (s < 0) continue;
+      if (i < min[s]!) min[s] = i;
+      if (i > max[s]!) max[s] = i;
+    }
+  }
+  return { min, max };
+}
+
+const graphInsns = (g: FuncGraph): number => g.order.reduce((n, b) => n + g.cfg.blocks[b]!.slots.length, 0);
 
 export interface CompileOptions {
   /** "checked" (default): the interpreter's faults and budget; "verified": no per-access checks. */
@@ -56,21 +85,22 @@ export interface CompiledProgram {
   readonly blockSlots: readonly (readonly number[])[];
   /** Exported function per callx / PTR_TO_FUNC entry slot, with its ABI (helper callbacks). */
   readonly callbacks: ReadonlyMap<number, { readonly name: string; readonly abi: Abi }>;
-  readonly stats: { readonly wasmBytes: number; readonly functions: number; readonly dispatchLoops: number; readonly compileMs: number };
+  readonly stats: { readonly wasmBytes: number; readonly functions: number; readonly dispatchLoops: number; readonly chunked: number; readonly compileMs: number };
 }
 
 /** Function entry slots: 0, bpf-to-bpf call targets, PTR_TO_FUNC constants. */
 function entrySlots(p: PredecodedProgram): { calls: number[]; funcPtrs: number[] } {
   const calls = new Set<number>();
   const funcPtrs = new Set<number>();
-  for (const insn of p.insns) {
-    const pc = insn.pc;
-    if (p.op[pc] === OP_CALL_LOCAL) calls.add(p.target[pc]!);
-    if (insn.kind === "ld_imm64") {
+  const n = p.length;
+  for (let pc = 0; pc < n; pc++) {
+    const o = p.op[pc]!;
+    if (o === OP_CALL_LOCAL) calls.add(p.target[pc]!);
+    else if (o === 0x18) {
       const s = p.src[pc]!;
       const lo = p.constLo[s]!;
       // ld_imm64 func, or a constant that happens to be a tagged slot index
-      if (p.constHi[s] === FUNC_PTR_TAG_HI && lo >= 0 && lo < p.length && p.bySlot[lo] !== undefined) funcPtrs.add(lo);
+      if (p.constHi[s] === FUNC_PTR_TAG_HI && lo >= 0 && lo < n && p.bySlot[lo] !== undefined) funcPtrs.add(lo);
     }
   }
   return { calls: [...calls].sort((a, b) => a - b), funcPtrs: [...funcPtrs].sort((a, b) => a - b) };
@@ -89,7 +119,9 @@ class ModuleCompiler implements ModuleContext {
   readonly fullType: number;
   readonly imports: ImportDesc[] = [];
   private readonly importIdx = new Map<string, number>();
-  readonly funcs: Array<{ slot: number; abi: Abi; fc?: FnCompiler; body?: Code; locals?: ValType[]; patches?: Array<[number, number, boolean]> }> = [];
+  readonly funcs: Array<{ slot: number; abi: Abi; chunk?: { lo: number; hi: number; single: boolean }; fc?: FnCompiler }> = [];
+  private readonly graphs = new Map<number, FuncGraph>();
+  chunkedFunctions = 0;
   private readonly funcIdx = new Map<string, number>();
   private readonly mapCache = new Map<number, MapInfo | undefined>();
   dispatchLoops = 0;
@@ -133,6 +165,27 @@ class ModuleCompiler implements ModuleContext {
     return i;
   }
 
+  /** Part `k` (nodes [lo, hi)) of the chunked function at `slot`. */
+  chunkRef(slot: number, k: number, lo: number, hi: number, single: boolean): number {
+    const key = `${slot}:chunk:${k}`;
+    let i = this.funcIdx.get(key);
+    if (i === undefined) {
+      i = this.funcs.length;
+      this.funcs.push({ slot, abi: "chunk", chunk: { lo, hi, single } });
+      this.funcIdx.set(key, i);
+    }
+    return i;
+  }
+
+  private graphFor(slot: number): FuncGraph {
+    let g = this.graphs.get(slot);
+    if (g === undefined) {
+      g = functionGraph(this.cfg, this.cfg.blockAt[slot]!);
+      this.graphs.set(slot, g);
+    }
+    return g;
+  }
+
   mapAt(addr: number): MapInfo | undefined {
     if (this.opts.space === undefined) return undefined;
     if (this.mapCache.has(addr)) return this.mapCache.get(addr);
@@ -157,8 +210,18 @@ class ModuleCompiler implements ModuleContext {
   compileFunctions(): void {
     for (let i = 0; i < this.funcs.length; i++) {
       const f = this.funcs[i]!;
-      const entryBlock = this.cfg.blockAt[f.slot]!;
-      const graph = functionGraph(this.cfg, entryBlock);
+      const graph = this.graphFor(f.slot);
+      if (f.chunk !== undefined) {
+        f.fc = this.compilePart(f.slot, graph, f.chunk.lo, f.chunk.hi, f.chunk.single);
+        continue;
+      }
+      if (graphInsns(graph) > CHUNK_THRESHOLD) {
+        this.chunkedFunctions++;
+        const fc = new FnCompiler(this, f.slot, f.abi);
+        fc.compileWith(graph, (c, g) => this.emitChunked(fc, c, g));
+        f.fc = fc;
+        continue;
+      }
       let fc = new FnCompiler(this, f.slot, f.abi);
       let structured = graph.reducible && this.opts.forceDispatch !== true;
       if (structured) {
@@ -177,6 +240,95 @@ class ModuleCompiler implements ModuleContext {
       }
       f.fc = fc;
     }
+  }
+
+  /**
+   * One part of a chunked function: nodes [lo, hi) of `graph`. A part entered only at
+   * its first node is structured like a function (its exits return the next node);
+   * otherwise it is a dispatch loop over its nodes.
+   */
+  private compilePart(slot: number, graph: FuncGraph, lo: number, hi: number, single: boolean): FnCompiler {
+    const leaveFor = (fc: FnCompiler) => (j: number): void => {
+      fc.c.i32(j);
+      for (let r = 0; r <= 10; r++) fc.get(r);
+      fc.c.op(Op.return);
+    };
+    if (single) {
+      const sub = functionGraph(this.cfg, graph.order[lo]!, { parent: graph, lo, hi });
+      if (sub.reducible && sub.order.length === hi - lo) {
+        const fc = new FnCompiler(this, slot, "chunk");
+        try {
+          fc.compileWith(sub, (c, g) => emitStructured(c, g, fc, leaveFor(fc)));
+          return fc;
+        } catch (e) {
+          if (!(e instanceof StructureError)) throw e;
+        }
+      }
+    }
+    const fc = new FnCompiler(this, slot, "chunk");
+    fc.compileWith(graph, (c, g) => emitDispatch(c, g, fc, fc.lbl, { lo, hi, leave: leaveFor(fc) }));
+    return fc;
+  }
+
+  /**
+   * A function too large for one wasm function: a loop that calls the part holding
+   * the current node until a part returns -1 (exit), then returns with this ABI.
+   */
+  private emitChunked(fc: FnCompiler, c: Code, g: FuncGraph): void {
+    const n = g.order.length;
+    // Parts: runs of whole node groups of up to about CHUNK_THRESHOLD instructions.
+    const groups = Math.ceil(n / CHUNK_NODES);
+    const partOfGroup: number[] = [];
+    const bounds: number[] = [0];
+    let size = 0;
+    for (let gi = 0; gi < groups; gi++) {
+      let gs = 0;
+      for (let i = gi * CHUNK_NODES; i < Math.min(n, (gi + 1) * CHUNK_NODES); i++) gs += g.cfg.blocks[g.order[i]!]!.slots.length;
+      const start = bounds[bounds.length - 1]!;
+      if (size > 0 && (size + gs > CHUNK_THRESHOLD || gi * CHUNK_NODES - start >= CHUNK_MAX_NODES)) {
+        bounds.push(gi * CHUNK_NODES);
+        size = 0;
+      }
+      size += gs;
+      partOfGroup.push(bounds.length - 1);
+    }
+    bounds.push(n);
+    const m = bounds.length - 1;
+    const preds = predRange(g);
+    const single = (lo: number, hi: number): boolean => {
+      for (let i = lo + 1; i < hi; i++) if (preds.min[i]! < lo || preds.max[i]! >= hi) return false;
+      return true;
+    };
+    c.i32(0);
+    c.set(fc.lbl);
+    c.loop();
+    c.block(); // after the call of a part
+    for (let k = 0; k < m; k++) c.block();
+    c.get(fc.lbl);
+    c.i32(Math.log2(CHUNK_NODES));
+    c.op(Op.i32_shr_u);
+    c.brTable(partOfGroup, 0);
+    for (let k = 0; k < m; k++) {
+      c.end();
+      c.get(fc.lbl);
+      for (let r = 0; r <= 10; r++) fc.get(r);
+      c.get(fc.fp);
+      const at = c.callPlaceholder();
+      fc.patches.push([at, this.chunkRef(fc.entry, k, bounds[k]!, bounds[k + 1]!, single(bounds[k]!, bounds[k + 1]!)), false]);
+      for (let r = 10; r >= 0; r--) fc.set(r);
+      c.set(fc.lbl);
+      if (k < m - 1) c.br(m - 1 - k);
+    }
+    c.end();
+    c.get(fc.lbl);
+    c.i32(0);
+    c.op(Op.i32_lt_s);
+    c.if_();
+    emitReturn(fc);
+    c.end();
+    c.br(0);
+    c.end();
+    c.op(Op.unreachable);
   }
 
   /**
@@ -277,7 +429,10 @@ class ModuleCompiler implements ModuleContext {
       for (let k = 0; k <= 5; k++) b.exportGlobal(`r${k}`, b.addGlobal(ValType.I64, true, (c) => c.i64(0)));
     }
     const indexOf: number[] = [];
-    for (const f of this.funcs) indexOf.push(b.declareFunc(f.abi === "full" ? FULL_PARAMS : LEAN_PARAMS, f.abi === "full" ? FULL_RESULTS : LEAN_RESULTS));
+    for (const f of this.funcs) {
+      const [params, results] = f.abi === "full" ? [FULL_PARAMS, FULL_RESULTS] : f.abi === "chunk" ? [CHUNK_PARAMS, CHUNK_RESULTS] : [LEAN_PARAMS, LEAN_RESULTS];
+      indexOf.push(b.declareFunc(params, results));
+    }
     for (const [i, f] of this.funcs.entries()) {
       const fc = f.fc!;
       for (const [at, target, isImport] of fc.patches) fc.c.patchIndex(at, isImport ? target : importBase + target);
@@ -322,7 +477,7 @@ export function compileProgram(p: PredecodedProgram, opts: CompileOptions = {}):
     usesTable: mc.usesTable,
     blockSlots: mc.cfg.blocks.map((blk) => blk.slots),
     callbacks,
-    stats: { wasmBytes: bytes.length, functions: mc.funcs.length, dispatchLoops: mc.dispatchLoops, compileMs },
+    stats: { wasmBytes: bytes.length, functions: mc.funcs.length, dispatchLoops: mc.dispatchLoops, chunked: mc.chunkedFunctions, compileMs },
   };
 }
 

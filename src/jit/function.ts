@@ -13,7 +13,7 @@
  */
 import { NUM_REGS, type PredecodedProgram } from "../vm/index.js";
 import {
-  FaultCode, FULL_PARAMS, G_REM, I32, I64, LEAN_PARAMS, type Abi, type ImportDesc,
+  CHUNK_PARAMS, FaultCode, FULL_PARAMS, G_REM, I32, I64, LEAN_PARAMS, type Abi, type ImportDesc,
 } from "./abi.js";
 import { emitAlu } from "./alu.js";
 import { emitAtomic } from "./atomic.js";
@@ -90,7 +90,7 @@ export class FnCompiler implements NodeEmitter {
     this.p = m.program;
     this.checked = m.checked;
     this.counting = m.counting;
-    const nParams = abi === "full" ? FULL_PARAMS.length : LEAN_PARAMS.length;
+    const nParams = abi === "full" ? FULL_PARAMS.length : abi === "chunk" ? CHUNK_PARAMS.length : LEAN_PARAMS.length;
     let next = nParams;
     const local = (t: ValType): number => {
       this.locals.push(t);
@@ -99,6 +99,9 @@ export class FnCompiler implements NodeEmitter {
     if (abi === "full") {
       this.reg = Array.from({ length: 11 }, (_, i) => i);
       this.fp = 11;
+    } else if (abi === "chunk") {
+      this.reg = Array.from({ length: 11 }, (_, i) => i + 1);
+      this.fp = 12;
     } else {
       this.reg = new Array<number>(11);
       for (let i = 1; i <= 5; i++) this.reg[i] = i - 1;
@@ -110,7 +113,7 @@ export class FnCompiler implements NodeEmitter {
     this.tB = local(I64);
     this.t32 = local(I32);
     this.t32b = local(I32);
-    this.lbl = local(I32);
+    this.lbl = abi === "chunk" ? 0 : local(I32);
   }
 
   get(r: number): void {

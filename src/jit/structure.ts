@@ -46,11 +46,26 @@ const F_LOOP = 0;
 const F_BLOCK = 1;
 const F_IF = 2;
 
-/** Emits a reducible function graph as nested block/loop/if. Throws StructureError if the graph does not fit. */
-export function emitStructured(c: Code, g: FuncGraph, e: NodeEmitter): void {
+/**
+ * Emits a reducible function graph as nested block/loop/if. Throws StructureError if
+ * the graph does not fit. A branch out of a part (negative successor -j-1) calls
+ * `leave(j)`, which must not fall through.
+ */
+export function emitStructured(c: Code, g: FuncGraph, e: NodeEmitter, leave?: (j: number) => void): void {
   const n = g.order.length;
   // Merge children of each node, highest reverse-postorder number first.
-  const mergeKids: number[][] = g.children.map((ch) => ch.filter((k) => g.merge[k] === 1).sort((a, b) => b - a));
+  const mergeKids: Array<number[] | undefined> = new Array(n);
+  const kidsOf = (x: number): number[] => {
+    let ys = mergeKids[x];
+    if (ys === undefined) {
+      ys = [];
+      const ch = g.children[x]!;
+      // children are ascending: collect merge nodes highest first
+      for (let k = ch.length - 1; k >= 0; k--) if (g.merge[ch[k]!] === 1) ys.push(ch[k]!);
+      mergeKids[x] = ys;
+    }
+    return ys;
+  };
   const loopIdx = new Int32Array(n).fill(-1);
   const blockIdx = new Int32Array(n).fill(-1);
   const ctxKind: number[] = [];
@@ -86,7 +101,7 @@ export function emitStructured(c: Code, g: FuncGraph, e: NodeEmitter): void {
         tasks.push(T_WITHIN, a, 0);
         break;
       case T_WITHIN: {
-        const ys = mergeKids[a]!;
+        const ys = kidsOf(a);
         if (b < ys.length) {
           const y = ys[b]!;
           c.block();
@@ -114,7 +129,10 @@ export function emitStructured(c: Code, g: FuncGraph, e: NodeEmitter): void {
         break;
       case T_BRANCH: {
         const to = b;
-        if (to <= a) {
+        if (to < 0) {
+          if (leave === undefined) throw new StructureError(`edge ${a} leaves the graph`);
+          leave(-to - 1);
+        } else if (to <= a) {
           const i = loopIdx[to]!;
           if (i < 0) throw new StructureError(`back edge ${a} -> ${to} outside its loop`);
           c.br(ctxKind.length - 1 - i);
@@ -133,25 +151,40 @@ export function emitStructured(c: Code, g: FuncGraph, e: NodeEmitter): void {
   c.op(Op.unreachable);
 }
 
-/** Emits any function graph as a dispatch loop over its nodes (in reverse postorder). */
-export function emitDispatch(c: Code, g: FuncGraph, e: NodeEmitter, labelLocal: number): void {
-  const n = g.order.length;
-  c.i32(0);
-  c.set(labelLocal);
+/**
+ * Emits a function graph as a dispatch loop over its nodes (in reverse postorder).
+ * With `range`, only nodes [lo, hi) are emitted, the label must already hold the
+ * node to start at, and a branch to a node outside the range calls `leave(j)` (which
+ * must not fall through): the parts of a function too large for one wasm function.
+ */
+export function emitDispatch(c: Code, g: FuncGraph, e: NodeEmitter, labelLocal: number, range?: { lo: number; hi: number; leave(j: number): void }): void {
+  const lo = range?.lo ?? 0;
+  const hi = range?.hi ?? g.order.length;
+  const n = hi - lo;
+  if (range === undefined) {
+    c.i32(0);
+    c.set(labelLocal);
+  }
   c.loop();
   for (let i = 0; i < n; i++) c.block();
   c.get(labelLocal);
+  if (lo !== 0) {
+    c.i32(lo);
+    c.op(Op.i32_sub);
+  }
   c.brTable(Array.from({ length: n }, (_, i) => i), 0);
-  for (let i = 0; i < n; i++) {
-    c.end(); // block i: its code follows
+  for (let k = 0; k < n; k++) {
+    const i = lo + k;
+    c.end(); // block k: node i's code follows
     const shape = e.body(c, i);
     const s = g.succ[i]!;
-    // From here the enclosing constructs are blocks i+1 .. n-1, then the loop.
-    const toLoop = n - 1 - i;
+    // From here the enclosing constructs are blocks k+1 .. n-1, then the loop.
+    const toLoop = n - 1 - k;
     const transfer = (j: number, extra: number): void => {
-      if (j === i + 1) {
-        if (extra === 0) return; // falls into block i+1's code
-        return; // leaving the if falls through to block i+1 as well
+      if (j === i + 1 && j < hi) return; // falls into node i+1's code (also when leaving an if)
+      if (j < lo || j >= hi) {
+        range!.leave(j);
+        return;
       }
       c.i32(j);
       c.set(labelLocal);

@@ -354,13 +354,16 @@ export class ModuleBuilder {
   }
 
   finish(): Uint8Array {
-    const out = new ByteWriter(1024);
-    out.raw(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    // Sections are collected as parts and concatenated once: function bodies are not
+    // copied until then (large programs make tens of megabytes of code).
+    const parts: Uint8Array[] = [new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00])];
     const section = (id: number, fill: (w: ByteWriter) => void): void => {
       const w = new ByteWriter();
       fill(w);
-      out.u8(id);
-      out.sized(w);
+      const h = new ByteWriter(8);
+      h.u8(id);
+      h.uleb(w.length);
+      parts.push(h.finish(), w.bytes.subarray(0, w.length));
     };
     section(1, (w) => {
       w.uleb(this.types.length);
@@ -410,28 +413,49 @@ export class ModuleBuilder {
         }
       });
     }
-    section(10, (w) => {
-      w.uleb(this.funcs.length);
-      for (const [i, f] of this.funcs.entries()) {
-        if (f.body === undefined) throw new Error(`wasm: function ${this.importedFuncs + i} has no body`);
-        const b = new ByteWriter(f.body.length + 16);
-        // Locals, run-length encoded by type.
-        const runs: Array<[number, ValType]> = [];
-        for (const t of f.locals) {
-          const last = runs[runs.length - 1];
-          if (last !== undefined && last[1] === t) last[0]++;
-          else runs.push([1, t]);
-        }
-        b.uleb(runs.length);
-        for (const [n, t] of runs) {
-          b.uleb(n);
-          b.u8(t);
-        }
-        b.raw(f.body.bytes.subarray(0, f.body.length));
-        b.u8(Op.end);
-        w.sized(b);
+    // Code section: per function its size, the locals (run-length encoded by type), the
+    // body and `end`.
+    const codeParts: Uint8Array[] = [];
+    let codeSize = 0;
+    const head = new ByteWriter(8);
+    head.uleb(this.funcs.length);
+    codeParts.push(head.finish());
+    codeSize += codeParts[0]!.length;
+    const END = new Uint8Array([Op.end]);
+    for (const [i, f] of this.funcs.entries()) {
+      if (f.body === undefined) throw new Error(`wasm: function ${this.importedFuncs + i} has no body`);
+      const runs: Array<[number, ValType]> = [];
+      for (const t of f.locals) {
+        const last = runs[runs.length - 1];
+        if (last !== undefined && last[1] === t) last[0]++;
+        else runs.push([1, t]);
       }
-    });
-    return out.finish();
+      const loc = new ByteWriter(16);
+      loc.uleb(runs.length);
+      for (const [n, t] of runs) {
+        loc.uleb(n);
+        loc.u8(t);
+      }
+      const size = new ByteWriter(8);
+      size.uleb(loc.length + f.body.length + 1);
+      const items = [size.finish(), loc.finish(), f.body.bytes.subarray(0, f.body.length), END];
+      for (const it of items) {
+        codeParts.push(it);
+        codeSize += it.length;
+      }
+    }
+    const ch = new ByteWriter(8);
+    ch.u8(10);
+    ch.uleb(codeSize);
+    parts.push(ch.finish(), ...codeParts);
+    let total = 0;
+    for (const x of parts) total += x.length;
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const x of parts) {
+      out.set(x, at);
+      at += x.length;
+    }
+    return out;
   }
 }
