@@ -134,9 +134,12 @@ function inlineArrayLookup(f: FnCompiler, a: { valueBase: number; valueStride: n
   f.set(0);
 }
 
-/** Checked mode: fault when a new frame would exceed MAX_CALL_FRAMES (the interpreter's depth test). */
+/**
+ * Fault when a new frame would exceed MAX_CALL_FRAMES (the interpreter's depth test).
+ * Verified mode keeps it too: one compare per call, and a wrong verdict about
+ * recursion then ends in a fault instead of exhausting the host's stack.
+ */
 function callDepthCheck(f: FnCompiler, pc: number): void {
-  if (!f.checked) return;
   const c = f.c;
   c.get(f.fp);
   c.i32(FRAME);
