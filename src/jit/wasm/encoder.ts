@@ -9,6 +9,8 @@
  */
 import { ATOMIC_PREFIX, Op, ValType } from "./opcodes.js";
 
+const UTF8 = new TextEncoder();
+
 /** A growable byte buffer with the spec's integer encodings. */
 export class ByteWriter {
   bytes: Uint8Array;
@@ -92,7 +94,13 @@ export class ByteWriter {
   }
 
   name(s: string): void {
-    const b = new TextEncoder().encode(s);
+    // Import and export names are ASCII here; anything else goes through UTF-8.
+    if (/^[\x00-\x7f]*$/.test(s)) {
+      this.uleb(s.length);
+      for (let i = 0; i < s.length; i++) this.u8(s.charCodeAt(i));
+      return;
+    }
+    const b = UTF8.encode(s);
     this.uleb(b.length);
     this.raw(b);
   }
