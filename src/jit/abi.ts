@@ -36,14 +36,17 @@ export const G_BUDGET = 6;
 /** Number of imported globals. */
 export const importedGlobals = (counting: boolean): number => (counting ? 7 : 5);
 
+/** Region cache entries per direction (checked mode): ctx, packet, map values, one more. */
+export const CACHE_ENTRIES = 4;
+
 /**
- * Checked mode defines, after the imports: the region caches (load entries 0-1, store
- * entries 0-1, each {start, end} as i64: 8 globals, exported as c0..c7) and r0-r5 of
- * the last run (exported as r0..r5).
+ * Checked mode defines, after the imports: the region caches (CACHE_ENTRIES load
+ * entries, then as many store entries, each {start, end} as i64, exported as c0, c1,
+ * ...) and r0-r5 of the last run (exported as r0..r5).
  */
 export const cacheGlobal = (counting: boolean, write: boolean, entry: number, end: boolean): number =>
-  importedGlobals(counting) + (write ? 4 : 0) + entry * 2 + (end ? 1 : 0);
-export const resultGlobal = (counting: boolean, reg: number): number => importedGlobals(counting) + 8 + reg;
+  importedGlobals(counting) + (write ? 2 * CACHE_ENTRIES : 0) + entry * 2 + (end ? 1 : 0);
+export const resultGlobal = (counting: boolean, reg: number): number => importedGlobals(counting) + 4 * CACHE_ENTRIES + reg;
 
 export const I64 = ValType.I64;
 export const I32 = ValType.I32;
@@ -94,6 +97,11 @@ export type ImportDesc =
   /** Same with the map address in r1 at run time. */
   | { readonly kind: "lookupDyn" | "deleteDyn" } // (map, key) -> i32
   | { readonly kind: "updateDyn" } // (map, key, value, flags) -> i32
+  /**
+   * Checked mode, kernel map helpers with registers as i32 halves: (pc, fp, r1, r2
+   * [, r3, r4]) -> i32; arguments that are not plainly valid go to the helper itself.
+   */
+  | { readonly kind: "lookupChecked" | "deleteChecked" | "updateChecked"; readonly id: number }
   /** Checked-mode access that missed the caches: (pc, addrLo, addrHi, size, write, adj); throws on a fault. */
   | { readonly kind: "resolve" }
   /** Raises a fault: (code, pc, arg, adj); never returns. */
@@ -117,6 +125,11 @@ export const importSignature = (d: ImportDesc): { params: ValType[]; results: Va
       return { params: [I32, I32], results: [I32] };
     case "updateDyn":
       return { params: [I32, I32, I32, I32], results: [I32] };
+    case "lookupChecked":
+    case "deleteChecked":
+      return { params: [I32, I32, I32, I32, I32, I32], results: [I32] };
+    case "updateChecked":
+      return { params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], results: [I32] };
     case "resolve":
       return { params: [I32, I32, I32, I32, I32, I32], results: [] };
     case "fault":

@@ -66,13 +66,37 @@ export function emitHelperCall(f: FnCompiler, pc: number): void {
     f.fault(FaultCode.UnknownHelper, id, pc);
     return;
   }
-  if (!f.checked && f.m.fastHelpers && fastHelper(f, id, name)) return;
+  if (f.m.fastHelpers && (f.checked ? checkedMapHelper(f, pc, id, name) : fastHelper(f, id, name))) return;
   c.i32(pc);
   c.get(f.fp);
   pushHelperArgs(f);
   f.callImport({ kind: "helper", id });
   f.set(0);
   tailCallCheck(f);
+}
+
+/**
+ * Checked mode: the kernel map helpers get r1-r4 as i32 halves (no BigInt); the JS
+ * side takes the shortcut only for arguments the helper would accept as they are
+ * and otherwise calls the helper, so results and faults are the interpreter's.
+ */
+function checkedMapHelper(f: FnCompiler, pc: number, id: number, name: string): boolean {
+  const c = f.c;
+  const kind = id === 1 && name === "bpf_map_lookup_elem" ? "lookupChecked" : id === 2 && name === "bpf_map_update_elem" ? "updateChecked" : id === 3 && name === "bpf_map_delete_elem" ? "deleteChecked" : undefined;
+  if (kind === undefined) return false;
+  c.i32(pc);
+  c.get(f.fp);
+  for (let r = 1; r <= (kind === "updateChecked" ? 4 : 2); r++) {
+    wrapReg(f, r);
+    f.get(r);
+    c.i64(32);
+    c.op(Op.i64_shr_u);
+    c.op(Op.i32_wrap_i64);
+  }
+  f.callImport({ kind, id });
+  c.op(kind === "lookupChecked" ? Op.i64_extend_i32_u : Op.i64_extend_i32_s);
+  f.set(0);
+  return true;
 }
 
 /** Verified-mode map helpers with i32 pointers; true when handled. */

@@ -15,7 +15,7 @@ import { MAX_BPF_STACK, MAX_CALL_FRAMES } from "../isa/index.js";
 import { mapFromAddress } from "../maps/index.js";
 import { FUNC_PTR_TAG_HI, OP_CALL_LOCAL, type AddressSpace, type HelperTable, type PredecodedProgram } from "../vm/index.js";
 import {
-  CHUNK_PARAMS, CHUNK_RESULTS, FULL_PARAMS, FULL_RESULTS, G_BUDGET, G_REM, G_STACK_END, G_TAIL, G_TAILCNT, I32, I64, LEAN_PARAMS, LEAN_RESULTS,
+  CACHE_ENTRIES, CHUNK_PARAMS, CHUNK_RESULTS, FULL_PARAMS, FULL_RESULTS, G_BUDGET, G_REM, G_STACK_END, G_TAIL, G_TAILCNT, I32, I64, LEAN_PARAMS, LEAN_RESULTS,
   importKey, importSignature, resultGlobal, type Abi, type ImportDesc,
 } from "./abi.js";
 import { buildCfg, functionGraph, type Cfg, type FuncGraph } from "./cfg.js";
@@ -425,7 +425,7 @@ class ModuleCompiler implements ModuleContext {
       b.importGlobal("env", "budget", ValType.I64, true); // G_BUDGET
     }
     if (this.checked) {
-      for (let k = 0; k < 8; k++) b.exportGlobal(`c${k}`, b.addGlobal(ValType.I64, true, (c) => c.i64(0)));
+      for (let k = 0; k < 4 * CACHE_ENTRIES; k++) b.exportGlobal(`c${k}`, b.addGlobal(ValType.I64, true, (c) => c.i64(0)));
       for (let k = 0; k <= 5; k++) b.exportGlobal(`r${k}`, b.addGlobal(ValType.I64, true, (c) => c.i64(0)));
     }
     const indexOf: number[] = [];

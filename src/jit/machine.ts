@@ -26,7 +26,7 @@ import {
   type ResetArgs, type RunResult, type StepResult, predecode,
 } from "../vm/index.js";
 import type { Insn } from "../isa/index.js";
-import { FaultCode, type ImportDesc } from "./abi.js";
+import { CACHE_ENTRIES, FaultCode, type ImportDesc } from "./abi.js";
 import { compileProgram, type CompiledProgram, type CompileOptions, type JitMode } from "./compile.js";
 import { JitExit, JitTrap, isRegion, makeFault, resolveAccess } from "./faults.js";
 
@@ -61,6 +61,10 @@ interface Instance {
   readonly compiled: CompiledProgram;
   readonly exports: Exports;
   readonly tableIndex: number;
+  /** Checked mode: the region cache globals (load entries, then store entries; start and end each). */
+  readonly cache: WebAssembly.Global[];
+  /** Next cache entry to replace, per direction. */
+  readonly victim: [number, number];
 }
 
 /** Compiled modules per program and options (instantiation is per machine). */
@@ -232,9 +236,7 @@ export class JitMachine {
 
   /** Regions changed (mapped, unmapped, moved): forget every cached region. */
   private invalidateCaches(): void {
-    if (this.mode === "checked") {
-      for (const inst of this.instances.values()) for (let k = 0; k < 8; k++) (inst.exports[`c${k}`] as WebAssembly.Global).value = 0n;
-    }
+    for (const inst of this.instances.values()) for (const g of inst.cache) g.value = 0n;
     this.cacheGen = this.space.generation;
   }
 
@@ -279,7 +281,8 @@ export class JitMachine {
     const tableIndex = this.table.length;
     this.table.grow(1);
     this.table.set(tableIndex, exports.entry as unknown as WebAssembly.ExportValue as never);
-    inst = { compiled, exports, tableIndex };
+    const cache = this.mode === "checked" ? Array.from({ length: 4 * CACHE_ENTRIES }, (_, k) => exports[`c${k}`] as WebAssembly.Global) : [];
+    inst = { compiled, exports, tableIndex, cache, victim: [0, 0] };
     this.instances.set(p, inst);
     return inst;
   }
@@ -353,8 +356,9 @@ export class JitMachine {
 
   private importFn(d: ImportDesc, compiled: CompiledProgram): (...a: never[]) => unknown {
     const space = this.space;
-    let exportsRef: Exports | undefined;
-    const exportsOf = (): Exports => (exportsRef ??= this.instances.get(compiled.program)!.exports);
+    let instRef: Instance | undefined;
+    const instOf = (): Instance => (instRef ??= this.instances.get(compiled.program)!);
+    const exportsOf = (): Exports => instOf().exports;
     switch (d.kind) {
       case "helper": {
         const ctx = this.helperContext(compiled, exportsOf);
@@ -391,19 +395,61 @@ export class JitMachine {
         if (d.kind === "updateDyn") return ((a: number, k: number, val: number, fl: number) => mapOf(a).updateElem(k, val, fl >>> 0)) as never;
         return ((a: number, k: number) => mapOf(a).deleteElem(k)) as never;
       }
+      case "lookupChecked":
+      case "deleteChecked":
+      case "updateChecked": {
+        const ctx = this.helperContext(compiled, exportsOf);
+        const id = d.id;
+        const big = (lo: number, hi: number): bigint => fromHalves(lo, hi);
+        const slow = (pc: number, fp: number, a: number[]): number => {
+          const r = this.callHelper(id, ctx, pc, fp, big(a[0]!, a[1]!), big(a[2]!, a[3]!), big(a[4] ?? 0, a[5] ?? 0), big(a[6] ?? 0, a[7] ?? 0), 0n);
+          return Number(BigInt.asIntN(32, r));
+        };
+        // The shortcut mirrors the helper's own checks (mapArg, checked): a map header
+        // address in r1, keys and values wholly inside one region.
+        const mapIf = (lo: number, hi: number): BpfMap | undefined => (hi === 0 ? mapFromAddress(space, lo >>> 0) : undefined);
+        const inRegion = (lo: number, hi: number, size: number): boolean => hi === 0 && size > 0 && space.find(lo >>> 0, size) !== undefined;
+        if (d.kind === "lookupChecked") {
+          return ((pc: number, fp: number, mLo: number, mHi: number, kLo: number, kHi: number) => {
+            const m = mapIf(mLo, mHi);
+            if (m !== undefined && inRegion(kLo, kHi, m.keySize)) return m.lookupElem(kLo >>> 0);
+            return slow(pc, fp, [mLo, mHi, kLo, kHi]);
+          }) as never;
+        }
+        if (d.kind === "deleteChecked") {
+          return ((pc: number, fp: number, mLo: number, mHi: number, kLo: number, kHi: number) => {
+            const m = mapIf(mLo, mHi);
+            if (m !== undefined && inRegion(kLo, kHi, m.keySize)) {
+              const r = m.deleteElem(kLo >>> 0);
+              if (this.cacheGen !== space.generation) this.invalidateCaches();
+              return r;
+            }
+            return slow(pc, fp, [mLo, mHi, kLo, kHi]);
+          }) as never;
+        }
+        return ((pc: number, fp: number, mLo: number, mHi: number, kLo: number, kHi: number, vLo: number, vHi: number, fLo: number, fHi: number) => {
+          const m = mapIf(mLo, mHi);
+          if (m !== undefined && inRegion(kLo, kHi, m.keySize) && inRegion(vLo, vHi, m.valueSize)) {
+            const r = m.updateElem(kLo >>> 0, vLo >>> 0, fLo >>> 0);
+            if (this.cacheGen !== space.generation) this.invalidateCaches();
+            return r;
+          }
+          return slow(pc, fp, [mLo, mHi, kLo, kHi, vLo, vHi, fLo, fHi]);
+        }) as never;
+      }
       case "resolve":
         return ((pc: number, aLo: number, aHi: number, size: number, flags: number, adj: number) => {
           const write = (flags & 1) !== 0;
           const r = resolveAccess(space, pc, aLo, aHi, size, write, (flags & 2) !== 0);
           if (!isRegion(r)) throw new JitTrap(r, adj);
-          // Two-entry cache per direction (globals c0-c3 loads, c4-c7 stores): the new region first.
-          const ex = exportsOf();
-          const k = write ? 4 : 0;
-          const g = (i: number): WebAssembly.Global => ex[`c${k + i}`] as WebAssembly.Global;
-          g(2).value = g(0).value;
-          g(3).value = g(1).value;
-          g(0).value = BigInt(r.start);
-          g(1).value = BigInt(r.end);
+          // Round-robin replacement in this direction's cache entries.
+          const inst = instOf();
+          const dir = write ? 1 : 0;
+          const e = inst.victim[dir];
+          inst.victim[dir] = (e + 1) % CACHE_ENTRIES;
+          const at = dir * 2 * CACHE_ENTRIES + e * 2;
+          inst.cache[at]!.value = BigInt(r.start);
+          inst.cache[at + 1]!.value = BigInt(r.end);
         }) as never;
       case "fault":
         return ((code: number, pc: number, arg: number, adj: number) => {

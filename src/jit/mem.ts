@@ -9,12 +9,12 @@
  *
  * Checked mode: as the interpreter, an access must lie inside one region (with write
  * permission for stores). The register's upper half must be zero; the stack is
- * tested first (its bounds are instance constants), then a two-entry cache per
- * direction kept in globals; a miss calls `resolve`, which either fills the
+ * tested first (its bounds are instance constants), then a small cache per
+ * direction kept in globals (CACHE_ENTRIES regions, round-robin); a miss calls `resolve`, which either fills the
  * cache or raises the interpreter's fault (same kind, pc, address, size, message).
  */
 import { MAX_BPF_STACK, MAX_CALL_FRAMES } from "../isa/index.js";
-import { G_STACK_LO, cacheGlobal } from "./abi.js";
+import { CACHE_ENTRIES, G_STACK_LO, cacheGlobal } from "./abi.js";
 import type { FnCompiler } from "./function.js";
 import { Op } from "./wasm/opcodes.js";
 
@@ -76,7 +76,7 @@ export function checkAccess(f: FnCompiler, base: number, off: number, size: numb
   c.i64(STACK_SIZE - size);
   c.op(Op.i64_le_u);
   c.brIf(1);
-  for (let e = 0; e < 2; e++) {
+  for (let e = 0; e < CACHE_ENTRIES; e++) {
     c.get(f.tA);
     c.gget(cacheGlobal(f.counting, write, e, false));
     c.op(Op.i64_ge_s);
