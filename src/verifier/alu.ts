@@ -6,12 +6,11 @@
  */
 import type { AluInsn, EndianInsn } from "../isa/index.js";
 import {
-  UNKNOWN, known, scalarAlu, scalarNeg, signExtend, signExtend32, sync, zext32, coerceToSize,
-  S64_MIN, U32_MAX, type Bounds, type ScalarAluOp,
+  UNKNOWN, isConst, known, ptrAddSub, ptrBounds, scalarAlu, scalarNeg, signExtend, signExtend32, sminNum,
+  sminUnbounded, sync, umaxNum, zext32, coerceToSize, type ScalarAluOp,
 } from "./bounds.js";
 import { EACCES, EINVAL, type Env } from "./env.js";
-import { tnumIsConst, tnumAdd, tnumSub } from "./tnum.js";
-import { constScalar, isPktPointer, regTypeStr, scalarReg, unknownScalar, type Reg } from "./state.js";
+import { isPktPointer, regTypeStr, scalarReg, withIdRange, withOff, unknownScalar, withBounds, withRegId, type Reg } from "./state.js";
 
 const ALU_STR: Record<string, string> = {
   add: "+=", sub: "-=", mul: "*=", div: "/=", sdiv: "/=", or: "|=", and: "&=", lsh: "<<=", rsh: ">>=",
@@ -23,8 +22,8 @@ export const BPF_MAX_VAR_OFF = 1 << 29;
 
 /** Scalars moved between registers share an id, so a later comparison refines both (assign_scalar_id_before_mov()). */
 function withId(env: Env, regno: number, r: Reg): Reg {
-  if (r.type === "SCALAR_VALUE" && r.id === 0 && !tnumIsConst(r.b.var)) {
-    const n = { ...r, id: env.newId() };
+  if (r.type === "SCALAR_VALUE" && r.id === 0 && !isConst(r.b)) {
+    const n = withRegId(r, env.newId());
     env.setReg(regno, n);
     return n;
   }
@@ -48,7 +47,7 @@ export function checkAlu(env: Env, insn: AluInsn | EndianInsn): void {
   if (insn.op === "mov" || insn.op === "movsx") return checkMov(env, insn);
   let src: Reg;
   if (insn.src.kind === "reg") src = env.readReg(insn.src.reg);
-  else src = constScalar(insn.alu64 ? BigInt(insn.src.imm) : BigInt(insn.src.imm >>> 0));
+  else src = env.immReg(insn.pc, insn.src.imm, insn.alu64);
   const dst = env.readReg(dstno);
   if ((insn.op === "div" || insn.op === "mod" || insn.op === "sdiv" || insn.op === "smod") && insn.src.kind === "imm" && insn.src.imm === 0) {
     env.fail("div by zero", EINVAL);
@@ -58,13 +57,12 @@ export function checkAlu(env: Env, insn: AluInsn | EndianInsn): void {
     if (insn.src.imm < 0 || insn.src.imm >= size) env.fail(`invalid shift ${insn.src.imm}`, EINVAL);
   }
   env.checkWritable(dstno);
-  const opStr = ALU_STR[insn.op]!;
   if (dst.type !== "SCALAR_VALUE" && src.type !== "SCALAR_VALUE") {
     if (insn.op === "sub" && env.privileged) {
       env.setReg(dstno, unknownScalar());
       return;
     }
-    env.fail(`R${dstno} pointer ${opStr} pointer prohibited`, EACCES);
+    env.fail(`R${dstno} pointer ${ALU_STR[insn.op]!} pointer prohibited`, EACCES);
   }
   if (dst.type !== "SCALAR_VALUE") {
     env.setReg(dstno, adjustPtr(env, insn, dstno, dst, src, false));
@@ -91,14 +89,14 @@ function checkEndian(env: Env, insn: EndianInsn): void {
     env.setReg(insn.dst, scalarReg(coerceToSize(d.b, bytes)));
     return;
   }
-  if (tnumIsConst(d.b.var)) {
+  if (isConst(d.b)) {
     let v = d.b.var.value & ((1n << BigInt(insn.width)) - 1n);
     let out = 0n;
     for (let i = 0; i < bytes; i++) {
       out = (out << 8n) | (v & 0xffn);
       v >>= 8n;
     }
-    env.setReg(insn.dst, constScalar(out));
+    env.setReg(insn.dst, scalarReg(known(out)));
     return;
   }
   env.setReg(insn.dst, scalarReg(coerceToSize(UNKNOWN, bytes)));
@@ -108,7 +106,7 @@ function checkMov(env: Env, insn: AluInsn): void {
   const dstno = insn.dst;
   if (insn.src.kind === "imm") {
     env.checkWritable(dstno);
-    env.setReg(dstno, constScalar(insn.alu64 ? BigInt(insn.src.imm) : BigInt(insn.src.imm >>> 0)));
+    env.setReg(dstno, env.immReg(insn.pc, insn.src.imm, insn.alu64));
     return;
   }
   const srcno = insn.src.reg;
@@ -130,33 +128,35 @@ function checkMov(env: Env, insn: AluInsn): void {
       env.setReg(dstno, src);
       return;
     }
-    const noSext = src.b.umax < 1n << BigInt(ext - 1);
+    const noSext = umaxNum(src.b) < 2 ** (ext - 1);
     if (noSext) src = withId(env, srcno, src);
     env.setReg(dstno, scalarReg(signExtend(src.b, (ext / 8) as 1 | 2 | 4), noSext ? src.id : 0));
     return;
   }
   if (ext === 0) {
-    const isU32 = src.b.umax <= U32_MAX;
+    const isU32 = src.b.umaxH === 0;
     if (isU32) src = withId(env, srcno, src);
     env.setReg(dstno, scalarReg(sync(zext32(src.b)), isU32 ? src.id : 0));
     return;
   }
-  const noSext = src.b.umax < 1n << BigInt(ext - 1);
+  const noSext = umaxNum(src.b) < 2 ** (ext - 1);
   if (noSext) src = withId(env, srcno, src);
   env.setReg(dstno, scalarReg(signExtend32(src.b, (ext / 8) as 1 | 2), noSext ? src.id : 0));
 }
 
 /** check_reg_sane_offset(). */
-function saneOffset(env: Env, r: Reg, ptrType: string, isOffReg: boolean): void {
-  const knownVal = tnumIsConst(r.b.var);
-  const val = r.b.smin;
-  if (isOffReg && knownVal && (val >= BigInt(BPF_MAX_VAR_OFF) || val <= -BigInt(BPF_MAX_VAR_OFF))) {
-    env.fail(`math between ${ptrType} pointer and ${val} is not allowed`, EACCES);
+function saneOffset(env: Env, r: Reg, ptr: Reg, isOffReg: boolean): void {
+  const ptrType = (): string => regTypeStr(ptr);
+  const knownVal = isConst(r.b);
+  // smin as a double: exact below 2^53 and monotonic above; the bounds here are 2^29.
+  const val = sminNum(r.b);
+  if (isOffReg && knownVal && (val >= BPF_MAX_VAR_OFF || val <= -BPF_MAX_VAR_OFF)) {
+    env.fail(`math between ${ptrType()} pointer and ${r.b.smin} is not allowed`, EACCES);
   }
-  if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF) env.fail(`${ptrType} pointer offset ${r.off} is not allowed`, EACCES);
-  if (r.b.smin === S64_MIN) env.fail(`math between ${ptrType} pointer and register with unbounded min value is not allowed`, EACCES);
-  if (r.b.smin >= BigInt(BPF_MAX_VAR_OFF) || r.b.smin <= -BigInt(BPF_MAX_VAR_OFF)) {
-    env.fail(`value ${r.b.smin} makes ${ptrType} pointer be out of bounds`, EACCES);
+  if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF) env.fail(`${ptrType()} pointer offset ${r.off} is not allowed`, EACCES);
+  if (sminUnbounded(r.b)) env.fail(`math between ${ptrType()} pointer and register with unbounded min value is not allowed`, EACCES);
+  if (val >= BPF_MAX_VAR_OFF || val <= -BPF_MAX_VAR_OFF) {
+    env.fail(`value ${r.b.smin} makes ${ptrType()} pointer be out of bounds`, EACCES);
   }
 }
 
@@ -167,71 +167,55 @@ const s32fits = (x: number): boolean => x === (x | 0);
  * `reversed` is scalar += pointer.
  */
 function adjustPtr(env: Env, insn: AluInsn, dstno: number, ptr: Reg, off: Reg, reversed: boolean): Reg {
-  const ptrType = regTypeStr(ptr);
+  const ptrType = (): string => regTypeStr(ptr);
   if (!insn.alu64) {
     if (insn.op === "sub" && env.privileged) return scalarReg(sync(zext32(UNKNOWN)));
     env.fail(`R${dstno} 32-bit pointer arithmetic prohibited`, EACCES);
   }
-  if (ptr.maybeNull) env.fail(`R${dstno} pointer arithmetic on ${ptrType} prohibited, null-check it first`, EACCES);
-  const offKnown = tnumIsConst(off.b.var);
+  if (ptr.maybeNull) env.fail(`R${dstno} pointer arithmetic on ${ptrType()} prohibited, null-check it first`, EACCES);
+  const offKnown = isConst(off.b);
   switch (ptr.type) {
     case "PTR_TO_CTX": case "PTR_TO_MAP_VALUE": case "PTR_TO_MAP_KEY": case "PTR_TO_STACK": case "PTR_TO_PACKET_META":
     case "PTR_TO_PACKET": case "PTR_TO_MEM": case "PTR_TO_FUNC":
       break;
     case "PTR_TO_FLOW_KEYS":
       if (offKnown) break;
-      env.fail(`R${dstno} pointer arithmetic on ${ptrType} prohibited`, EACCES);
+      env.fail(`R${dstno} pointer arithmetic on ${ptrType()} prohibited`, EACCES);
       break;
     case "CONST_PTR_TO_MAP":
-      if (offKnown && off.b.smin === 0n && insn.op === "add") break;
-      env.fail(`R${dstno} pointer arithmetic on ${ptrType} prohibited`, EACCES);
+      if (offKnown && off.b.sminH === 0 && off.b.sminL === 0 && insn.op === "add") break;
+      env.fail(`R${dstno} pointer arithmetic on ${ptrType()} prohibited`, EACCES);
       break;
     default:
-      env.fail(`R${dstno} pointer arithmetic on ${ptrType} prohibited`, EACCES);
+      env.fail(`R${dstno} pointer arithmetic on ${ptrType()} prohibited`, EACCES);
   }
-  saneOffset(env, off, ptrType, true);
-  saneOffset(env, ptr, ptrType, false);
-  const sv = off.b.smin;
+  saneOffset(env, off, ptr, true);
+  saneOffset(env, ptr, ptr, false);
+  // smin as a double: exact whenever it matters (|sv| < 2^32).
+  const sv = sminNum(off.b);
+  const svSmall = sv > -4294967296 && sv < 4294967296;
   let res: Reg;
   const pb = ptr.b;
   const ob = off.b;
   switch (insn.op) {
     case "add": {
-      if (offKnown && s32fits(ptr.off + Number(sv)) && sv > -(1n << 32n) && sv < 1n << 32n) {
-        res = { ...ptr, off: ptr.off + Number(sv) };
+      if (offKnown && svSmall && s32fits(ptr.off + sv)) {
+        res = withOff(ptr, ptr.off + sv);
         break;
       }
-      const b: Bounds = {
-        ...pb,
-        var: tnumAdd(pb.var, ob.var),
-        smin: BigInt.asIntN(64, pb.smin + ob.smin) !== pb.smin + ob.smin || BigInt.asIntN(64, pb.smax + ob.smax) !== pb.smax + ob.smax ? S64_MIN : pb.smin + ob.smin,
-        smax: BigInt.asIntN(64, pb.smin + ob.smin) !== pb.smin + ob.smin || BigInt.asIntN(64, pb.smax + ob.smax) !== pb.smax + ob.smax ? (1n << 63n) - 1n : pb.smax + ob.smax,
-        umin: pb.umin + ob.umin > (1n << 64n) - 1n || pb.umax + ob.umax > (1n << 64n) - 1n ? 0n : pb.umin + ob.umin,
-        umax: pb.umin + ob.umin > (1n << 64n) - 1n || pb.umax + ob.umax > (1n << 64n) - 1n ? (1n << 64n) - 1n : pb.umax + ob.umax,
-      };
-      res = { ...ptr, b };
-      if (isPktPointer(ptr)) res = { ...res, id: env.newId(), range: 0 };
+      res = withBounds(ptr, ptrAddSub(pb, ob, false));
+      if (isPktPointer(ptr)) res = withIdRange(res, env.newId(), 0);
       break;
     }
     case "sub": {
       if (reversed) env.fail(`R${dstno} tried to subtract pointer from scalar`, EACCES);
       if (ptr.type === "PTR_TO_STACK") env.fail(`R${dstno} subtraction from stack pointer prohibited`, EACCES);
-      if (offKnown && s32fits(ptr.off - Number(sv)) && sv > -(1n << 32n) && sv < 1n << 32n) {
-        res = { ...ptr, off: ptr.off - Number(sv) };
+      if (offKnown && svSmall && s32fits(ptr.off - sv)) {
+        res = withOff(ptr, ptr.off - sv);
         break;
       }
-      const sOv = BigInt.asIntN(64, pb.smin - ob.smax) !== pb.smin - ob.smax || BigInt.asIntN(64, pb.smax - ob.smin) !== pb.smax - ob.smin;
-      const uOv = pb.umin < ob.umax;
-      const b: Bounds = {
-        ...pb,
-        var: tnumSub(pb.var, ob.var),
-        smin: sOv ? S64_MIN : pb.smin - ob.smax,
-        smax: sOv ? (1n << 63n) - 1n : pb.smax - ob.smin,
-        umin: uOv ? 0n : pb.umin - ob.umax,
-        umax: uOv ? (1n << 64n) - 1n : pb.umax - ob.umin,
-      };
-      res = { ...ptr, b };
-      if (isPktPointer(ptr)) res = { ...res, id: env.newId(), range: sv < 0n ? 0 : ptr.range };
+      res = withBounds(ptr, ptrAddSub(pb, ob, true));
+      if (isPktPointer(ptr)) res = withIdRange(res, env.newId(), sv < 0 ? 0 : ptr.range);
       break;
     }
     case "and": case "or": case "xor":
@@ -240,9 +224,9 @@ function adjustPtr(env: Env, insn: AluInsn, dstno: number, ptr: Reg, off: Reg, r
     default:
       env.fail(`R${dstno} pointer arithmetic with ${ALU_STR[insn.op]} operator prohibited`, EACCES);
   }
-  saneOffset(env, res, ptrType, false);
+  saneOffset(env, res, ptr, false);
   // Pointers carry no 32-bit bounds.
-  res = { ...res, b: sync({ ...res.b, s32min: -(1n << 31n), s32max: (1n << 31n) - 1n, u32min: 0n, u32max: U32_MAX }) };
+  res = withBounds(res, ptrBounds(res.b));
   if (!env.privileged) sanitizeCheckBounds(env, dstno, res);
   return res;
 }
@@ -250,10 +234,11 @@ function adjustPtr(env: Env, insn: AluInsn, dstno: number, ptr: Reg, off: Reg, r
 /** sanitize_check_bounds(): unprivileged pointer arithmetic must stay in bounds. */
 function sanitizeCheckBounds(env: Env, dstno: number, r: Reg): void {
   if (r.type === "PTR_TO_STACK") {
-    if (!tnumIsConst(r.b.var)) {
+    if (!isConst(r.b)) {
       env.fail(`R${dstno} variable stack access prohibited for !root, var_off=${r.b.var.value} off=${r.off}`, EACCES);
     }
-    if (r.off + Number(r.b.var.value) >= 0 || r.off + Number(r.b.var.value) < -512) {
+    const v = Number(r.b.var.value);
+    if (r.off + v >= 0 || r.off + v < -512) {
       env.fail(`R${dstno} stack pointer arithmetic goes out of range, prohibited for !root; off=${r.off}`, EACCES);
     }
   } else if (r.type === "PTR_TO_MAP_VALUE" && r.map !== undefined) {

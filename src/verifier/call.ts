@@ -8,13 +8,13 @@
  */
 import type { CallInsn } from "../isa/index.js";
 import { mapTypeId } from "../maps/index.js";
-import { UNKNOWN, known, sync, S64_MIN } from "./bounds.js";
+import { UNKNOWN, fromBig, isConst, isZero, known, sync, toBig, S64_MIN } from "./bounds.js";
 import { E2BIG, EACCES, EFAULT, EINVAL, type Env } from "./env.js";
 import { familiesOf, helperProto, mapFuncCompatible, type ArgType, type HelperProto } from "./helpers-table.js";
 import { helperMemAccess } from "./mem.js";
-import { tnumIsConst, tnumStr } from "./tnum.js";
+import { tnumStr } from "./tnum.js";
 import {
-  NOT_INIT, copyState, curFrame, forEachReg, isPktPointer, isPointer, newFrame, ptrReg, regTypeStr, scalarReg,
+  NOT_INIT, copyState, curFrame, regWith, forEachReg, isPktPointer, isPointer, newFrame, ptrReg, ptrTo, regTypeStr, scalarReg,
   unknownScalar, type MapRef, type Reg, type VState,
 } from "./state.js";
 import { regStr } from "./log.js";
@@ -33,7 +33,7 @@ interface Meta {
   msizeMax: bigint;
 }
 
-const isNullReg = (r: Reg): boolean => r.type === "SCALAR_VALUE" && tnumIsConst(r.b.var) && r.b.var.value === 0n;
+const isNullReg = (r: Reg): boolean => r.type === "SCALAR_VALUE" && isZero(r.b);
 
 /** Types accepted for an argument, as compatible_reg_types lists them. */
 function expectedTypes(t: ArgType): string[] | undefined {
@@ -94,11 +94,11 @@ function checkArg(env: Env, proto: HelperProto, arg: number, meta: Meta): void {
     if (!typeOk(t, r)) env.fail(`R${regno} type=${regTypeStr(r)} expected=${(expectedTypes(t) ?? ["scalar"]).join(", ")}`, EACCES);
     if (t === "RINGBUF_MEM_RELEASE") {
       if (r.off) env.fail(`R${regno} must have zero offset when passed to release func or trusted arg to kfunc`, EINVAL);
-      if (!tnumIsConst(r.b.var) || r.b.var.value !== 0n) env.fail(`variable ${regTypeStr(r)} access var_off=${tnumStr(r.b.var)} disallowed`, EACCES);
+      if (!isZero(r.b)) env.fail(`variable ${regTypeStr(r)} access var_off=${tnumStr(r.b.var)} disallowed`, EACCES);
     } else if (r.type === "PTR_TO_CTX" || r.type === "CONST_PTR_TO_MAP" || r.type === "PTR_TO_FUNC") {
       if (r.off < 0) env.fail(`negative offset ${regTypeStr(r)} ptr R${regno} off=${r.off} disallowed`, EACCES);
       if (r.off) env.fail(`dereference of modified ${regTypeStr(r)} ptr R${regno} off=${r.off} disallowed`, EACCES);
-      if (!tnumIsConst(r.b.var) || r.b.var.value !== 0n) env.fail(`variable ${regTypeStr(r)} access var_off=${tnumStr(r.b.var)} disallowed`, EACCES);
+      if (!isZero(r.b)) env.fail(`variable ${regTypeStr(r)} access var_off=${tnumStr(r.b.var)} disallowed`, EACCES);
     }
   } else if (sizeArg && r.type !== "SCALAR_VALUE") {
     env.fail(`R${regno} type=${regTypeStr(r)} expected=scalar`, EACCES);
@@ -146,7 +146,7 @@ function checkArg(env: Env, proto: HelperProto, arg: number, meta: Meta): void {
       break;
     }
     case "ALLOC_SIZE_OR_ZERO":
-      if (r.type !== "SCALAR_VALUE" || !tnumIsConst(r.b.var)) env.fail(`R${regno} is not a known constant'`, EACCES);
+      if (r.type !== "SCALAR_VALUE" || !isConst(r.b)) env.fail(`R${regno} is not a known constant'`, EACCES);
       meta.memSize = Number(r.b.var.value);
       break;
     case "CONST_STR":
@@ -163,7 +163,7 @@ function checkArg(env: Env, proto: HelperProto, arg: number, meta: Meta): void {
 function checkConstStr(env: Env, regno: number, r: Reg): void {
   const spec = r.map!.spec;
   if ((spec.flags & (1 << 7)) === 0) env.fail(`R${regno} does not point to a readonly map'`, EACCES);
-  if (!tnumIsConst(r.b.var)) env.fail(`R${regno} is not a constant address'`, EACCES);
+  if (!isConst(r.b)) env.fail(`R${regno} is not a constant address'`, EACCES);
   const off = r.off + Number(r.b.var.value);
   if (off < 0 || off >= spec.valueSize) env.fail(`invalid access to map value, value_size=${spec.valueSize} off=${off} size=1`, EACCES);
   const frozen = env.maps[r.map!.index]?.frozenValue;
@@ -177,7 +177,7 @@ function checkConstStr(env: Env, regno: number, r: Reg): void {
 /** process_spin_lock(). */
 function spinLock(env: Env, regno: number, lock: boolean): void {
   const r = env.regs[regno]!;
-  if (!tnumIsConst(r.b.var)) env.fail(`R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`, EINVAL);
+  if (!isConst(r.b)) env.fail(`R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`, EINVAL);
   const spec = r.map!.spec;
   if (spec.spinLockOffset === undefined) env.fail(`map '${spec.name}' has no valid bpf_spin_lock`, EINVAL);
   const off = Number(r.b.var.value) + r.off;
@@ -250,21 +250,21 @@ export function checkHelperCall(env: Env, insn: CallInsn): CallOutcome {
   switch (proto.ret) {
     case "INTEGER":
       r0 = unknownScalar();
-      if (id === 8) r0 = scalarReg(sync({ ...UNKNOWN, umax: BigInt(env.nrCpus - 1), u32max: BigInt(env.nrCpus - 1), smax: BigInt(env.nrCpus - 1), s32max: BigInt(env.nrCpus - 1), smin: 0n, s32min: 0n }));
-      if (id === 45 || id === 114 || id === 115) r0 = scalarReg(sync({ ...UNKNOWN, smax: meta.msizeMax, s32max: meta.msizeMax, smin: -MAX_ERRNO, s32min: -MAX_ERRNO }));
+      if (id === 8) r0 = scalarReg(sync(fromBig({ ...toBig(UNKNOWN), umax: BigInt(env.nrCpus - 1), u32max: BigInt(env.nrCpus - 1), smax: BigInt(env.nrCpus - 1), s32max: BigInt(env.nrCpus - 1), smin: 0n, s32min: 0n })));
+      if (id === 45 || id === 114 || id === 115) r0 = scalarReg(sync(fromBig({ ...toBig(UNKNOWN), smax: meta.msizeMax, s32max: meta.msizeMax, smin: -MAX_ERRNO, s32min: -MAX_ERRNO })));
       break;
     case "VOID":
       r0 = NOT_INIT;
       break;
     case "MAP_VALUE_OR_NULL":
       if (meta.map === undefined) env.fail("kernel subsystem misconfigured verifier", EINVAL);
-      r0 = ptrReg("PTR_TO_MAP_VALUE", { map: meta.map, maybeNull: true, id: env.newId() });
+      r0 = ptrTo("PTR_TO_MAP_VALUE", meta.map, 0, true, env.newId());
       break;
     case "RINGBUF_MEM_OR_NULL": {
       r0 = ptrReg("PTR_TO_MEM", { ringbuf: true, maybeNull: true, memSize: meta.memSize, id: env.newId() });
       const ref = env.newId();
       env.cur.refs = [...env.cur.refs, { id: ref, insn: env.insnIdx }];
-      r0 = { ...r0, id: ref, refObjId: ref };
+      r0 = regWith(r0, { id: ref, refObjId: ref });
       break;
     }
   }
@@ -295,8 +295,8 @@ function pushCallback(env: Env, insn: CallInsn, meta: Meta): void {
   } else {
     const map = meta.map!;
     callee.regs[1] = callerCopy.regs[1]!;
-    callee.regs[2] = ptrReg("PTR_TO_MAP_KEY", { map });
-    callee.regs[3] = ptrReg("PTR_TO_MAP_VALUE", { map });
+    callee.regs[2] = ptrTo("PTR_TO_MAP_KEY", map);
+    callee.regs[3] = ptrTo("PTR_TO_MAP_VALUE", map);
     callee.regs[4] = callerCopy.regs[3]!;
   }
   st.frames.push(callee);

@@ -18,7 +18,7 @@ import { E2BIG, EACCES, EINVAL, type Env } from "./env.js";
 import { Explored, pathDone, type ExploredStats } from "./states.js";
 import { BPF_COMPLEXITY_LIMIT_INSNS, checkMaxStackDepth, type Cfg } from "./structure.js";
 import { alignment, stateStr } from "./log.js";
-import { constScalar, curFrame, newFrame, ptrReg, unknownScalar, NOT_INIT, type VState } from "./state.js";
+import { constScalar, curFrame, newFrame, ptrReg, ptrTo, unknownScalar, NOT_INIT, type VState } from "./state.js";
 
 const BPF_COMPLEXITY_LIMIT_JMP_SEQ = 8192;
 
@@ -49,11 +49,11 @@ function checkLdImm64(env: Env, insn: LdImm64Insn): void {
       const v = insn.value;
       for (const m of env.maps) {
         if (m.address !== undefined && BigInt(m.address) === v) {
-          env.setReg(insn.dst, ptrReg("CONST_PTR_TO_MAP", { map: { index: m.index, name: m.name, spec: m.spec } }));
+          env.setReg(insn.dst, ptrTo("CONST_PTR_TO_MAP", { index: m.index, name: m.name, spec: m.spec }));
           return;
         }
         if (m.valueAddress !== undefined && v >= BigInt(m.valueAddress) && v < BigInt(m.valueAddress + m.spec.valueSize)) {
-          env.setReg(insn.dst, ptrReg("PTR_TO_MAP_VALUE", { map: { index: m.index, name: m.name, spec: m.spec }, off: Number(v - BigInt(m.valueAddress)) }));
+          env.setReg(insn.dst, ptrTo("PTR_TO_MAP_VALUE", { index: m.index, name: m.name, spec: m.spec }, Number(v - BigInt(m.valueAddress))));
           return;
         }
       }
@@ -75,9 +75,9 @@ function checkLdImm64(env: Env, insn: LdImm64Insn): void {
         const off = insn.imm2 >>> 0;
         if (!["BPF_MAP_TYPE_ARRAY", "BPF_MAP_TYPE_PERCPU_ARRAY"].includes(m.spec.type)) env.fail("no direct value access support for this map type", EINVAL);
         if (off >= m.spec.valueSize) env.fail(`invalid access to map value pointer, value_size=${m.spec.valueSize} off=${off}`, EINVAL);
-        env.setReg(insn.dst, ptrReg("PTR_TO_MAP_VALUE", { map, off }));
+        env.setReg(insn.dst, ptrTo("PTR_TO_MAP_VALUE", map, off));
       } else {
-        env.setReg(insn.dst, ptrReg("CONST_PTR_TO_MAP", { map }));
+        env.setReg(insn.dst, ptrTo("CONST_PTR_TO_MAP", map));
       }
       return;
     }
@@ -118,7 +118,7 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
     if (pending.length > BPF_COMPLEXITY_LIMIT_JMP_SEQ) env.fail(`The sequence of ${pending.length} jumps is too complex.`, E2BIG);
   };
   const frame = newFrame(0, -1, 0);
-  frame.regs[1] = ptrReg("PTR_TO_CTX");
+  frame.regs[1] = ptrTo("PTR_TO_CTX", undefined);
   env.cur = { frames: [frame], refs: [], lock: undefined, parent: undefined, unroll: 0 };
   env.insnIdx = 0;
   env.markAllScratched();

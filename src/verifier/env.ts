@@ -8,7 +8,8 @@ import type { Insn } from "../isa/index.js";
 import type { MapSpec } from "../maps/index.js";
 import type { ProgramTypeName } from "../progtypes/index.js";
 import { VerifierLog, type Scratch } from "./log.js";
-import { curFrame, NOT_INIT, type Frame, type Reg, type VState } from "./state.js";
+import { knownImm } from "./bounds.js";
+import { curFrame, NOT_INIT, scalarReg, type Frame, type Reg, type VState } from "./state.js";
 
 export const EACCES = 13;
 export const EINVAL = 22;
@@ -66,6 +67,8 @@ export class Env {
   readonly attach: string | undefined;
   readonly gpl: boolean;
   readonly lineInfo: EnvOptions["lineInfo"];
+  /** Log level above 0. */
+  private readonly logOn: boolean;
   subprogs: Subprog[] = [];
   cur!: VState;
   insnIdx = 0;
@@ -78,6 +81,8 @@ export class Env {
   private prevLinfo = -1;
   /** Queues a state to explore later from `insn` (push_stack); set by the driver. */
   push: (st: VState, insn: number, prevInsn: number) => void = () => undefined;
+  /** The scalar register of each ALU/JMP instruction's immediate operand, made once (immReg). */
+  private readonly imms: Array<Reg | undefined>;
   /** Number of possible CPUs (nr_cpu_ids), for bpf_get_smp_processor_id()'s range. */
   nrCpus = 2;
   constructor(o: EnvOptions) {
@@ -92,9 +97,18 @@ export class Env {
     this.privileged = o.privileged;
     this.maps = o.maps;
     this.log = new VerifierLog(o.logLevel);
+    this.logOn = o.logLevel > 0;
     this.attach = o.expectedAttachType;
     this.gpl = o.gpl;
     this.lineInfo = o.lineInfo;
+    this.imms = new Array<Reg | undefined>(len).fill(undefined);
+  }
+
+  /** The known scalar of the immediate at `pc`: sign-extended to 64 bits, or zero-extended (32-bit ALU). */
+  immReg(pc: number, imm: number, signExtend: boolean): Reg {
+    let r = this.imms[pc];
+    if (r === undefined) this.imms[pc] = r = scalarReg(knownImm(imm, signExtend));
+    return r;
   }
 
   verbose(s: string): void {
@@ -149,7 +163,8 @@ export class Env {
     this.scratch.regs |= 1 << regno;
   }
   markSlotScratched(spi: number): void {
-    this.scratch.slots.add(spi);
+    // Only the log reads the marks.
+    if (this.logOn) this.scratch.slots.add(spi);
   }
   markAllScratched(): void {
     this.scratch.all = true;

@@ -7,11 +7,10 @@
  * packet range learned from comparisons against data_end.
  */
 import type { JmpInsn } from "../isa/index.js";
-import { branchTaken, flipOp, known, refineCond, revOp, type CondOp } from "./bounds.js";
+import { branchTaken, flipOp, ZERO, isConst, isConst32, isZero, refineCond, revOp, umaxNum, type CondOp } from "./bounds.js";
 import { EACCES, type Env } from "./env.js";
 import { MAX_PACKET_OFF } from "./mem.js";
-import { tnumIsConst, tnumSubregIsConst } from "./tnum.js";
-import { copyState, curFrame, forEachReg, isPktPointer, isPointer, scalarReg, type Reg, type VState } from "./state.js";
+import { copyState, curFrame, forEachReg, isPktPointer, isPointer, notNullReg, regWith, scalarReg, withBounds, withIdRange, type Reg, type VState } from "./state.js";
 
 export type JumpOutcome =
   | { readonly kind: "fall" }
@@ -23,7 +22,7 @@ const AT_PKT_END = -1;
 const BEYOND_PKT_END = -2;
 
 function isConstW(r: Reg, jmp32: boolean): boolean {
-  return r.type === "SCALAR_VALUE" && (jmp32 ? tnumSubregIsConst(r.b.var) : tnumIsConst(r.b.var));
+  return r.type === "SCALAR_VALUE" && (jmp32 ? isConst32(r.b) : isConst(r.b));
 }
 
 /** reg_not_null(). */
@@ -66,8 +65,7 @@ export function isBranchTaken(r1: Reg, r2: Reg, op: CondOp, jmp32: boolean): 1 |
     }
     if (!isConstW(r2, jmp32)) return -1;
     if (!regNotNull(r1)) return -1;
-    const val = jmp32 ? r2.b.var.value & 0xffffffffn : r2.b.var.value;
-    if (val !== 0n) return -1;
+    if (jmp32 ? r2.b.vl !== 0 : (r2.b.vh | r2.b.vl) !== 0) return -1;
     if (op === "jeq") return 0;
     if (op === "jne") return 1;
     return -1;
@@ -78,7 +76,21 @@ export function isBranchTaken(r1: Reg, r2: Reg, op: CondOp, jmp32: boolean): 1 |
 /** sync_linked_regs(): every scalar with `known`'s id gets its bounds. */
 function syncLinked(st: VState, known: Reg): void {
   if (known.type !== "SCALAR_VALUE" || known.id === 0) return;
-  forEachReg(st, (r) => (r.type === "SCALAR_VALUE" && r.id === known.id && r !== known ? { ...known } : undefined));
+  // forEachReg() unrolled (hot: every comparison of a linked scalar).
+  const id = known.id;
+  for (const f of st.frames) {
+    const regs = f.regs;
+    for (let i = 0; i < regs.length; i++) {
+      const r = regs[i]!;
+      if (r.type === "SCALAR_VALUE" && r.id === id && r !== known) regs[i] = withBounds(known, known.b);
+    }
+    const stack = f.stack;
+    for (let i = 0; i < stack.length; i++) {
+      const sl = stack[i]!;
+      const r = sl.spilled;
+      if (r !== undefined && r.type === "SCALAR_VALUE" && r.id === id && r !== known) stack[i] = { types: sl.types, spilled: withBounds(known, known.b) };
+    }
+  }
 }
 
 /** mark_ptr_or_null_regs(). */
@@ -89,21 +101,37 @@ function markPtrOrNull(st: VState, regno: number, isNull: boolean): void {
   if (r.refObjId && r.refObjId === id && isNull) st.refs = st.refs.filter((x) => x.id !== id);
   forEachReg(st, (x) => {
     if (!x.maybeNull || x.id !== id) return undefined;
-    if (isNull) return scalarReg(known(0n));
+    if (isNull) return scalarReg(ZERO);
     if (x.type === "PTR_TO_MAP_VALUE" && x.map?.spec.innerMap !== undefined) {
-      return { ...x, type: "CONST_PTR_TO_MAP", maybeNull: false, map: { index: -1, name: x.map.spec.innerMap.name, spec: x.map.spec.innerMap }, id: 0 };
+      return regWith(x, { type: "CONST_PTR_TO_MAP", maybeNull: false, map: { index: -1, name: x.map.spec.innerMap.name, spec: x.map.spec.innerMap }, id: 0 });
     }
     const keepId = x.type === "PTR_TO_MAP_VALUE" && x.map?.spec.spinLockOffset !== undefined;
-    return { ...x, maybeNull: false, id: keepId ? x.id : 0 };
+    return notNullReg(x, keepId ? x.id : 0);
   });
 }
 
 /** find_good_pkt_pointers(). */
 function findGoodPkt(st: VState, dst: Reg, rightOpen: boolean): void {
   if (dst.off < 0 || (dst.off === 0 && rightOpen)) return;
-  if (dst.b.umax > BigInt(MAX_PACKET_OFF) || dst.b.umax + BigInt(dst.off) > BigInt(MAX_PACKET_OFF)) return;
+  const umax = umaxNum(dst.b);
+  if (umax > MAX_PACKET_OFF || umax + dst.off > MAX_PACKET_OFF) return;
   const newRange = dst.off + (rightOpen ? 1 : 0);
-  forEachReg(st, (r) => (r.type === dst.type && r.id === dst.id && r.range < newRange ? { ...r, range: newRange } : undefined));
+  // forEachReg() unrolled (hot: every packet bounds check).
+  const type = dst.type;
+  const id = dst.id;
+  for (const f of st.frames) {
+    const regs = f.regs;
+    for (let i = 0; i < regs.length; i++) {
+      const r = regs[i]!;
+      if (r.type === type && r.id === id && r.range < newRange) regs[i] = withIdRange(r, id, newRange);
+    }
+    const stack = f.stack;
+    for (let i = 0; i < stack.length; i++) {
+      const sl = stack[i]!;
+      const r = sl.spilled;
+      if (r !== undefined && r.type === type && r.id === id && r.range < newRange) stack[i] = { types: sl.types, spilled: withIdRange(r, id, newRange) };
+    }
+  }
 }
 
 /** mark_pkt_end(). */
@@ -111,10 +139,10 @@ function markPktEnd(st: VState, regno: number, rangeOpen: boolean): void {
   const regs = curFrame(st).regs;
   const r = regs[regno]!;
   if (r.type !== "PTR_TO_PACKET") return;
-  regs[regno] = { ...r, range: rangeOpen ? BEYOND_PKT_END : AT_PKT_END };
+  regs[regno] = withIdRange(r, r.id, rangeOpen ? BEYOND_PKT_END : AT_PKT_END);
 }
 
-const isInitPkt = (r: Reg, type: Reg["type"]): boolean => r.type === type && r.off === 0 && tnumIsConst(r.b.var) && r.b.var.value === 0n;
+const isInitPkt = (r: Reg, type: Reg["type"]): boolean => r.type === type && r.off === 0 && isZero(r.b);
 
 /** try_match_pkt_pointers(): `thisB` is the fall-through state, `other` the jump's. */
 function matchPktPointers(insn: JmpInsn, dst: Reg, src: Reg, thisB: VState, other: VState): boolean {
@@ -175,7 +203,7 @@ export function checkCondJmp(env: Env, insn: JmpInsn): JumpOutcome {
     const pktAny = (r: Reg): boolean => isPktPointer(r) || r.type === "PTR_TO_PACKET_END";
     if (!(pktAny(dstR) && pktAny(src)) && isPointer(src) && !env.privileged) env.fail(`R${insn.src.reg} pointer comparison prohibited`, EACCES);
   } else {
-    src = scalarReg(known(BigInt(insn.src.imm)));
+    src = env.immReg(insn.pc, insn.src.imm, true);
   }
   const dst = env.readReg(insn.dst);
   const jmp32 = insn.jmp32;
@@ -189,13 +217,13 @@ export function checkCondJmp(env: Env, insn: JmpInsn): JumpOutcome {
   if (dst.type === "SCALAR_VALUE" && src.type === "SCALAR_VALUE") {
     const [fd, fs] = refineCond(dst.b, src.b, revOp(op), jmp32);
     const [td, ts] = refineCond(dst.b, src.b, op, jmp32);
-    tRegs[insn.dst] = { ...dst, b: fd };
-    oRegs[insn.dst] = { ...dst, b: td };
+    tRegs[insn.dst] = withBounds(dst, fd);
+    oRegs[insn.dst] = withBounds(dst, td);
     if (insn.src.kind === "reg") {
       // The same register on both sides (if r1 > r1): dst's refinement wins, as in the kernel's in-place update.
       if (insn.src.reg !== insn.dst) {
-        tRegs[insn.src.reg] = { ...src, b: fs };
-        oRegs[insn.src.reg] = { ...src, b: ts };
+        tRegs[insn.src.reg] = withBounds(src, fs);
+        oRegs[insn.src.reg] = withBounds(src, ts);
       }
       const sr = tRegs[insn.src.reg]!;
       if (sr.type === "SCALAR_VALUE" && sr.id) {

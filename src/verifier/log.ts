@@ -8,7 +8,7 @@
  */
 import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from "./bounds.js";
 import { tnumIsConst, tnumIsUnknown, tnumStr } from "./tnum.js";
-import { isPktPointer, regTypeStr, type Frame, type Reg, type VState } from "./state.js";
+import { isPktPointer, regTypeStr, slotTypesStr, type Frame, type Reg, type VState } from "./state.js";
 
 export class VerifierLog {
   private buf = "";
@@ -119,13 +119,14 @@ export function stateStr(st: VState, frame: Frame, printAll: boolean, scratch: S
     const sl = frame.stack[i];
     if (sl === undefined) continue;
     if (!all && !scratch!.slots.has(i)) continue;
-    if (sl.types === "????????") continue;
+    if (sl.types === 0) continue;
     const off = (-i - 1) * 8;
-    if (sl.types[7] === "r" && sl.spilled !== undefined) {
-      const k = sl.types.indexOf("r");
-      s += ` fp${off}=${sl.types.slice(0, k)}${regStr(sl.spilled, frame.frameno)}`;
+    const types = slotTypesStr(sl.types);
+    if (types[7] === "r" && sl.spilled !== undefined) {
+      const k = types.indexOf("r");
+      s += ` fp${off}=${types.slice(0, k)}${regStr(sl.spilled, frame.frameno)}`;
     } else {
-      s += ` fp${off}=${sl.types}`;
+      s += ` fp${off}=${types}`;
     }
   }
   if (st.refs.length > 0) s += ` refs=${st.refs.map((r) => r.id).join(",")}`;

@@ -8,12 +8,12 @@
  * check_stack_range_initialized).
  */
 import type { AtomicInsn, LdxInsn, StInsn, StxInsn } from "../isa/index.js";
-import { UNKNOWN, coerceToSize, known, signExtend, type Bounds } from "./bounds.js";
+import { UNKNOWN, coerceToSize, isConst, isZero, known, signExtend, sminNum, smaxNum, umaxNum, valueSNum, type Bounds } from "./bounds.js";
 import { ctxAccess, directPacketAccess } from "./ctx.js";
 import { EACCES, EFAULT, EINVAL, type Env } from "./env.js";
-import { tnumAdd, tnumConst, tnumIsAligned, tnumIsConst, tnumStr } from "./tnum.js";
+import { fls64, tnumAdd, tnumConst, tnumIsAligned, tnumStr } from "./tnum.js";
 import {
-  EMPTY_SLOT, constScalar, isPktPointer, isPointer, ptrReg, regTypeStr, scalarReg, unknownScalar,
+  EMPTY_SLOT, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO, constScalar, hasSpill, setSlotByte, slotByte, spillToMisc, isPktPointer, isPointer, ptrTo, regTypeStr, scalarReg, unknownScalar, withRegId,
   type Frame, type Reg, type Slot,
 } from "./state.js";
 
@@ -23,9 +23,6 @@ export const MAX_PACKET_OFF = 0xffff;
 
 type Access = "read" | "write";
 
-function setSlotByte(types: string, j: number, c: string): string {
-  return types.slice(0, j) + c + types.slice(j + 1);
-}
 
 function frameOf(env: Env, r: Reg): Frame {
   return env.cur.frames[r.frameno]!;
@@ -72,6 +69,10 @@ function memAccessOk(env: Env, regno: number, r: Reg, off: bigint, size: number,
 /** check_mem_region_access(): a variable offset within [0, memSize). */
 function memRegionAccess(env: Env, regno: number, r: Reg, off: number, size: number, memSize: number, zeroOk: boolean): void {
   const b = r.b;
+  // Fast path: small non-negative ranges (exact as doubles) inside the memory.
+  const smin = sminNum(b);
+  const umax = umaxNum(b);
+  if (smin >= 0 && umax < BPF_MAX_VAR_OFF && (size > 0 || (size === 0 && zeroOk)) && smin + off >= 0 && size <= memSize - (smin + off) && size <= memSize - (umax + off)) return;
   const o = BigInt(off);
   if (b.smin < 0n && (b.smin === -(1n << 63n) || BigInt.asIntN(32, o + b.smin) !== o + b.smin || b.smin + o < 0n)) {
     env.fail(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, EACCES);
@@ -97,9 +98,9 @@ function mapAccess(env: Env, regno: number, r: Reg, off: number, size: number, z
   memRegionAccess(env, regno, r, off, size, spec.valueSize, zeroOk);
   const lock = spec.spinLockOffset;
   if (lock !== undefined) {
-    const lo = r.b.smin + BigInt(off);
-    const hi = r.b.umax + BigInt(off) + BigInt(size);
-    if (lo < BigInt(lock + 4) && BigInt(lock) < hi) env.fail("bpf_spin_lock cannot be accessed directly by load/store", EACCES);
+    const lo = sminNum(r.b) + off;
+    const hi = umaxNum(r.b) + off + size;
+    if (lo < lock + 4 && lock < hi) env.fail("bpf_spin_lock cannot be accessed directly by load/store", EACCES);
   }
 }
 
@@ -118,7 +119,7 @@ function mapAccessType(env: Env, regno: number, r: Reg, off: number, size: numbe
 
 /** check_packet_access(). */
 export function packetAccess(env: Env, regno: number, r: Reg, off: number, size: number, zeroOk: boolean): void {
-  if (r.b.smin < 0n) env.fail(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, EACCES);
+  if (r.b.sminH < 0) env.fail(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, EACCES);
   try {
     if (r.range < 0) throw new Error("range");
     memAccessOk(env, regno, r, BigInt(off), size, r.range, zeroOk);
@@ -136,7 +137,7 @@ function checkPtrOffReg(env: Env, r: Reg, regno: number, fixedOffOk: boolean): v
   const t = regTypeStr(r);
   if (r.off < 0) env.fail(`negative offset ${t} ptr R${regno} off=${r.off} disallowed`, EACCES);
   if (!fixedOffOk && r.off) env.fail(`dereference of modified ${t} ptr R${regno} off=${r.off} disallowed`, EACCES);
-  if (!tnumIsConst(r.b.var) || r.b.var.value !== 0n) env.fail(`variable ${t} access var_off=${tnumStr(r.b.var)} disallowed`, EACCES);
+  if (!isZero(r.b)) env.fail(`variable ${t} access var_off=${tnumStr(r.b.var)} disallowed`, EACCES);
 }
 
 /** check_stack_access_within_bounds(). */
@@ -144,15 +145,17 @@ function stackBounds(env: Env, regno: number, r: Reg, off: number, size: number,
   const extra = t === "read" ? " read from" : t === "write" ? " write to" : " indirect access to";
   let minOff: number;
   let maxOff: number;
-  if (tnumIsConst(r.b.var)) {
-    minOff = Number(BigInt.asIntN(64, r.b.var.value)) + off;
+  if (isConst(r.b)) {
+    minOff = valueSNum(r.b) + off;
     maxOff = minOff + size;
   } else {
-    if (r.b.smax >= BigInt(BPF_MAX_VAR_OFF) || r.b.smin <= -BigInt(BPF_MAX_VAR_OFF)) {
+    const smin = sminNum(r.b);
+    const smax = smaxNum(r.b);
+    if (smax >= BPF_MAX_VAR_OFF || smin <= -BPF_MAX_VAR_OFF) {
       env.fail(`invalid unbounded variable-offset${extra} stack R${regno}`, EACCES);
     }
-    minOff = Number(r.b.smin) + off;
-    maxOff = Number(r.b.smax) + off + size;
+    minOff = smin + off;
+    maxOff = smax + off + size;
   }
   const uninitOk = t === "write" || env.privileged;
   const frame = frameOf(env, r);
@@ -160,7 +163,7 @@ function stackBounds(env: Env, regno: number, r: Reg, off: number, size: number,
   let bad = minOff < minValid || minOff > -1 || maxOff > 0 || size < 0;
   if (t === "helper" && size === 0 && minOff >= -MAX_BPF_STACK && minOff <= 0) bad = maxOff > 0 && minOff !== 0 ? true : bad;
   if (bad) {
-    if (tnumIsConst(r.b.var)) env.fail(`invalid${extra} stack R${regno} off=${off} size=${size}`, EACCES);
+    if (isConst(r.b)) env.fail(`invalid${extra} stack R${regno} off=${off} size=${size}`, EACCES);
     env.fail(`invalid variable-offset${extra} stack R${regno} var_off=${tnumStr(r.b.var)} off=${off} size=${size}`, EACCES);
   }
   return [minOff, maxOff];
@@ -185,28 +188,28 @@ function stackWriteFixed(env: Env, r: Reg, offAbs: number, size: number, valueRe
   updateStackDepth(env, frame, offAbs);
   env.markSlotScratched(spi);
   let sl = slotOf(frame, spi);
-  if (!env.privileged && sl.types.includes("r") && sl.spilled !== undefined && sl.spilled.type !== "SCALAR_VALUE" && size !== 8) {
+  if (!env.privileged && hasSpill(sl.types) && sl.spilled !== undefined && sl.spilled.type !== "SCALAR_VALUE" && size !== 8) {
     env.fail("attempt to corrupt spilled pointer on stack", EACCES);
   }
   const aligned = offAbs % 8 === 0;
   const save = (reg: Reg): void => {
     let types = sl.types;
     let i = 8;
-    for (; i > 8 - size; i--) types = setSlotByte(types, i - 1, "r");
+    for (; i > 8 - size; i--) types = setSlotByte(types, i - 1, STACK_SPILL);
     for (; i > 0; i--) {
-      const c = types[i - 1]!;
-      if (c !== "0" && c !== "?") types = setSlotByte(types, i - 1, "m");
+      const c = slotByte(types, i - 1);
+      if (c !== STACK_ZERO && c !== STACK_INVALID) types = setSlotByte(types, i - 1, STACK_MISC);
     }
     frame.stack[spi] = { types, spilled: reg };
   };
   if (value !== undefined && aligned && value.type === "SCALAR_VALUE" && env.privileged) {
     const fits = widthOf(value) <= 8 * size;
     let v = value;
-    if (fits && v.id === 0 && !tnumIsConst(v.b.var)) {
-      v = { ...v, id: env.newId() };
+    if (fits && v.id === 0 && !isConst(v.b)) {
+      v = withRegId(v, env.newId());
       env.setReg(valueRegno, v);
     }
-    save(fits ? v : { ...v, id: 0 });
+    save(fits ? v : withRegId(v, 0));
     return;
   }
   if (value === undefined && aligned && imm !== undefined && env.privileged) {
@@ -222,43 +225,47 @@ function stackWriteFixed(env: Env, r: Reg, offAbs: number, size: number, valueRe
     save(value);
     return;
   }
-  let types = sl.types;
-  if (types.includes("r")) types = types.replace(/r/g, "m");
-  const zero = (value !== undefined && value.type === "SCALAR_VALUE" && tnumIsConst(value.b.var) && value.b.var.value === 0n) ||
+  let types = spillToMisc(sl.types);
+  const zero = (value !== undefined && value.type === "SCALAR_VALUE" && isZero(value.b)) ||
     (value === undefined && imm === 0);
-  for (let i = 0; i < size; i++) types = setSlotByte(types, (slot - i) % 8, zero ? "0" : "m");
+  for (let i = 0; i < size; i++) types = setSlotByte(types, (slot - i) % 8, zero ? STACK_ZERO : STACK_MISC);
   sl = { types, spilled: undefined };
   frame.stack[spi] = sl;
 }
 
 /** get_reg_width(): bits needed for the unsigned maximum. */
 function widthOf(r: Reg): number {
-  const m = r.b.umax;
-  return m === 0n ? 0 : m.toString(2).length;
+  return fls64(r.b.umaxH, r.b.umaxL);
 }
 
 /** check_stack_write_var_off(). */
 function stackWriteVar(env: Env, r: Reg, minOff: number, maxOff: number, value: Reg | undefined, imm: number | undefined): void {
   const frame = frameOf(env, r);
-  const zero = (value !== undefined && value.type === "SCALAR_VALUE" && tnumIsConst(value.b.var) && value.b.var.value === 0n) || (value === undefined && imm === 0);
+  const zero = (value !== undefined && value.type === "SCALAR_VALUE" && isZero(value.b)) || (value === undefined && imm === 0);
   updateStackDepth(env, frame, minOff);
+  // Byte by byte as the kernel does, each slot written once when its bytes are done.
+  let curSpi = -1;
+  let types = 0;
   for (let i = minOff; i < maxOff; i++) {
     const slot = -i - 1;
     const spi = Math.floor(slot / 8);
-    growStack(frame, spi);
-    env.markSlotScratched(spi);
-    const sl = slotOf(frame, spi);
-    let types = sl.types;
-    if (!env.privileged && sl.spilled !== undefined && sl.spilled.type !== "SCALAR_VALUE") {
-      env.fail(`spilled ptr in range of var-offset stack write; insn ${env.insnIdx}, ptr off: ${i}`, EACCES);
+    if (spi !== curSpi) {
+      if (curSpi >= 0) frame.stack[curSpi] = { types, spilled: undefined };
+      curSpi = spi;
+      growStack(frame, spi);
+      env.markSlotScratched(spi);
+      const sl = slotOf(frame, spi);
+      if (!env.privileged && sl.spilled !== undefined && sl.spilled.type !== "SCALAR_VALUE") {
+        env.fail(`spilled ptr in range of var-offset stack write; insn ${env.insnIdx}, ptr off: ${i}`, EACCES);
+      }
+      types = spillToMisc(sl.types);
     }
-    if (types.includes("r")) types = types.replace(/r/g, "m");
     const j = slot % 8;
-    const c = types[j]!;
-    if (c === "?" && !env.privileged) env.fail(`uninit stack in range of var-offset write prohibited for !root; insn ${env.insnIdx}, off: ${i}`, EACCES);
-    types = setSlotByte(types, j, zero && c === "0" ? "0" : "m");
-    frame.stack[spi] = { types, spilled: undefined };
+    const c = slotByte(types, j);
+    if (c === STACK_INVALID && !env.privileged) env.fail(`uninit stack in range of var-offset write prohibited for !root; insn ${env.insnIdx}, off: ${i}`, EACCES);
+    types = setSlotByte(types, j, zero && c === STACK_ZERO ? STACK_ZERO : STACK_MISC);
   }
+  if (curSpi >= 0) frame.stack[curSpi] = { types, spilled: undefined };
 }
 
 /** check_stack_read_fixed_off(): the loaded register, or undefined when dstRegno < 0 (helper use). */
@@ -269,10 +276,10 @@ function stackReadFixed(env: Env, r: Reg, offAbs: number, size: number, dstRegno
   env.markSlotScratched(spi);
   const sl = slotOf(frame, spi);
   const st = sl.types;
-  if (st[7] === "r" && sl.spilled !== undefined) {
+  if (slotByte(st, 7) === STACK_SPILL && sl.spilled !== undefined) {
     const reg = sl.spilled;
     let spillSize = 1;
-    for (let i = 7; i > 0 && st[i - 1] === "r"; i--) spillSize++;
+    for (let i = 7; i > 0 && slotByte(st, i - 1) === STACK_SPILL; i--) spillSize++;
     if (size !== 8 || spillSize !== 8) {
       if (reg.type !== "SCALAR_VALUE") {
         env.linfo(env.insnIdx, "; ");
@@ -280,18 +287,18 @@ function stackReadFixed(env: Env, r: Reg, offAbs: number, size: number, dstRegno
       }
       if (dstRegno < 0) return undefined;
       if (size <= spillSize && offAbs % 8 === 0) {
-        return spillSize !== size ? { ...reg, id: 0 } : reg;
+        return spillSize !== size ? withRegId(reg, 0) : reg;
       }
       let spillCnt = 0;
       let zeroCnt = 0;
       for (let i = 0; i < size; i++) {
-        const c = st[(slot - i) % 8]!;
-        if (c === "r") spillCnt++;
-        else if (c === "0") zeroCnt++;
-        else if (c === "m" || (c === "?" && env.privileged)) continue;
+        const c = slotByte(st, (slot - i) % 8);
+        if (c === STACK_SPILL) spillCnt++;
+        else if (c === STACK_ZERO) zeroCnt++;
+        else if (c === STACK_MISC || (c === STACK_INVALID && env.privileged)) continue;
         else env.fail(`invalid read from stack off ${offAbs}+${i} size ${size}`, EACCES);
       }
-      if (spillCnt === size && tnumIsConst(reg.b.var) && reg.b.var.value === 0n) return constScalar(0n);
+      if (spillCnt === size && isZero(reg.b)) return constScalar(0n);
       if (zeroCnt === size) return constScalar(0n);
       return unknownScalar();
     }
@@ -301,9 +308,9 @@ function stackReadFixed(env: Env, r: Reg, offAbs: number, size: number, dstRegno
   }
   let zeros = 0;
   for (let i = 0; i < size; i++) {
-    const c = st[(slot - i) % 8]!;
-    if (c === "0") zeros++;
-    else if (c === "m" || (c === "?" && env.privileged)) continue;
+    const c = slotByte(st, (slot - i) % 8);
+    if (c === STACK_ZERO) zeros++;
+    else if (c === STACK_MISC || (c === STACK_INVALID && env.privileged)) continue;
     else env.fail(`invalid read from stack off ${offAbs}+${i} size ${size}`, EACCES);
   }
   if (dstRegno < 0) return undefined;
@@ -319,12 +326,12 @@ function stackReadVar(env: Env, regno: number, r: Reg, minOff: number, maxOff: n
     const spi = Math.floor(slot / 8);
     env.markSlotScratched(spi);
     const sl = slotOf(frame, spi);
-    const c = sl.types[slot % 8]!;
-    if (c === "0") continue;
+    const c = slotByte(sl.types, slot % 8);
+    if (c === STACK_ZERO) continue;
     allZero = false;
-    if (c === "m") continue;
-    if (c === "r" && (sl.spilled?.type === "SCALAR_VALUE" || env.privileged)) continue;
-    if (c === "?" && env.privileged) continue;
+    if (c === STACK_MISC) continue;
+    if (c === STACK_SPILL && (sl.spilled?.type === "SCALAR_VALUE" || env.privileged)) continue;
+    if (c === STACK_INVALID && env.privileged) continue;
     env.fail(`invalid variable-offset read from stack R${regno} var_off=${tnumStr(r.b.var)}+${i - minOff} size ${size}`, EACCES);
   }
   return allZero ? constScalar(0n) : unknownScalar();
@@ -353,7 +360,7 @@ export function memAccess(env: Env, regno: number, off: number, size: number, t:
       mapAccess(env, regno, r, o, size, false);
       if (t === "read") {
         const frozen = env.maps[r.map!.index]?.frozenValue;
-        if (frozen !== undefined && tnumIsConst(r.b.var) && (r.map!.spec.flags & (1 << 7)) !== 0) {
+        if (frozen !== undefined && isConst(r.b) && (r.map!.spec.flags & (1 << 7)) !== 0) {
           const at = o + Number(r.b.var.value);
           let v = 0n;
           for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(frozen[at + i] ?? 0);
@@ -377,15 +384,15 @@ export function memAccess(env: Env, regno: number, off: number, size: number, t:
       if (acc === undefined) env.fail(`invalid bpf_context access off=${o} size=${size}`, EACCES);
       if (t === "write") return undefined;
       if (acc.regType === "SCALAR_VALUE") return unknownScalar();
-      return ptrReg(acc.regType, { maybeNull: acc.maybeNull ?? false, id: acc.maybeNull ? env.newId() : 0 });
+      return ptrTo(acc.regType, undefined, 0, acc.maybeNull ?? false, acc.maybeNull ? env.newId() : 0);
     }
     case "PTR_TO_STACK": {
       const [minOff, maxOff] = stackBounds(env, regno, r, o, size, t);
       if (t === "read") {
-        if (tnumIsConst(r.b.var)) return stackReadFixed(env, r, minOff, size, valueRegno) ?? unknownScalar();
+        if (isConst(r.b)) return stackReadFixed(env, r, minOff, size, valueRegno) ?? unknownScalar();
         return stackReadVar(env, regno, r, minOff, maxOff, size);
       }
-      if (tnumIsConst(r.b.var)) stackWriteFixed(env, r, minOff, size, valueRegno, value, imm);
+      if (isConst(r.b)) stackWriteFixed(env, r, minOff, size, valueRegno, value, imm);
       else stackWriteVar(env, r, minOff, maxOff, value, imm);
       return undefined;
     }
@@ -402,13 +409,19 @@ export function memAccess(env: Env, regno: number, off: number, size: number, t:
   return env.fail(`R${regno} invalid mem access '${regTypeStr(r)}'`, EACCES);
 }
 
+const UNKNOWN_LOADED = [1, 2, 3, 4, 5, 6, 7].map((size) => scalarReg(coerceToSize(UNKNOWN, size), 0));
+/** An unknown scalar zero-extended from `size` bytes. */
+const unknownLoaded = (size: number): Reg => UNKNOWN_LOADED[size - 1]!;
+
 /** LDX: check_load_mem(). */
 export function checkLoad(env: Env, insn: LdxInsn): void {
   env.readReg(insn.src);
   env.checkWritable(insn.dst);
   let v = memAccess(env, insn.src, insn.off, insn.size, "read", insn.dst, undefined, undefined, false) ?? unknownScalar();
   if (v.type === "SCALAR_VALUE" && insn.size < 8) {
-    v = scalarReg(insn.signed ? signExtend(v.b, insn.size as 1 | 2 | 4) : coerceToSize(v.b, insn.size), 0);
+    // An unknown value narrowed to the load's size is the same every time.
+    if (v === unknownScalar() && !insn.signed) v = unknownLoaded(insn.size);
+    else v = scalarReg(insn.signed ? signExtend(v.b, insn.size as 1 | 2 | 4) : coerceToSize(v.b, insn.size), 0);
   }
   env.setReg(insn.dst, v);
 }
@@ -449,7 +462,7 @@ export function checkAtomic(env: Env, insn: AtomicInsn): void {
     if (v.type !== "SCALAR_VALUE" || insn.op !== "xchg") v = v.type === "SCALAR_VALUE" ? v : v;
     if (v.type === "SCALAR_VALUE") v = scalarReg(insn.size === 4 ? coerceToSize(v.b, 4) : v.b);
     // A fetched stack spill of a pointer stays a pointer (as the kernel's load does); anything else is a scalar.
-    env.setReg(loadReg, v.type === "SCALAR_VALUE" ? { ...v, id: 0 } : v);
+    env.setReg(loadReg, v.type === "SCALAR_VALUE" ? withRegId(v, 0) : v);
   }
 }
 
@@ -479,7 +492,7 @@ export function helperMemAccess(env: Env, regno: number, r: Reg, size: number, w
     case "PTR_TO_STACK":
       return stackRangeInitialized(env, regno, r, size, write, zeroOk);
     default:
-      if (zeroOk && size === 0 && r.type === "SCALAR_VALUE" && tnumIsConst(r.b.var) && r.b.var.value === 0n) return;
+      if (zeroOk && size === 0 && r.type === "SCALAR_VALUE" && isZero(r.b)) return;
       env.fail(`R${regno} type=${regTypeStr(r)} expected=fp`, EACCES);
   }
 }
@@ -490,13 +503,13 @@ function stackRangeInitialized(env: Env, regno: number, r: Reg, size: number, wr
   const [minOff] = stackBounds(env, regno, r, r.off, size, "helper");
   let lo: number;
   let hi: number;
-  if (tnumIsConst(r.b.var)) {
+  if (isConst(r.b)) {
     lo = minOff;
     hi = minOff + size;
   } else {
     if (!env.privileged) env.fail(`R${regno} variable offset stack access prohibited for !root, var_off=${tnumStr(r.b.var)}`, EACCES);
-    lo = Number(r.b.smin) + r.off;
-    hi = Number(r.b.smax) + r.off + size;
+    lo = sminNum(r.b) + r.off;
+    hi = smaxNum(r.b) + r.off + size;
   }
   const frame = frameOf(env, r);
   if (lo < 0) updateStackDepth(env, frame, lo);
@@ -507,17 +520,17 @@ function stackRangeInitialized(env: Env, regno: number, r: Reg, size: number, wr
     env.markSlotScratched(spi);
     const sl = slotOf(frame, spi);
     const j = slot % 8;
-    const c = sl.types[j]!;
-    if (c === "m") continue;
-    if (c === "0" || (c === "?" && (env.privileged || write))) {
-      if (write) frame.stack[spi] = { types: setSlotByte(sl.types.replace(/r/g, "m"), j, "m"), spilled: undefined };
+    const c = slotByte(sl.types, j);
+    if (c === STACK_MISC) continue;
+    if (c === STACK_ZERO || (c === STACK_INVALID && (env.privileged || write))) {
+      if (write) frame.stack[spi] = { types: setSlotByte(spillToMisc(sl.types), j, STACK_MISC), spilled: undefined };
       continue;
     }
-    if (c === "r" && sl.spilled !== undefined && (sl.spilled.type === "SCALAR_VALUE" || env.privileged)) {
-      if (write) frame.stack[spi] = { types: sl.types.replace(/r/g, "m"), spilled: undefined };
+    if (c === STACK_SPILL && sl.spilled !== undefined && (sl.spilled.type === "SCALAR_VALUE" || env.privileged)) {
+      if (write) frame.stack[spi] = { types: spillToMisc(sl.types), spilled: undefined };
       continue;
     }
-    if (tnumIsConst(r.b.var)) env.fail(`invalid indirect read from stack R${regno} off ${lo}+${i - lo} size ${size}`, EACCES);
+    if (isConst(r.b)) env.fail(`invalid indirect read from stack R${regno} off ${lo}+${i - lo} size ${size}`, EACCES);
     env.fail(`invalid indirect read from stack R${regno} var_off ${tnumStr(r.b.var)}+${i - lo} size ${size}`, EACCES);
   }
 }

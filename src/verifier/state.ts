@@ -11,8 +11,7 @@
  * them, so copying a state at a branch copies arrays of references only.
  */
 import type { MapSpec } from "../maps/index.js";
-import { UNKNOWN, known, type Bounds, S64_MIN, S64_MAX, U64_MAX } from "./bounds.js";
-import { tnumIsConst } from "./tnum.js";
+import { UNKNOWN, ZERO, isConst, known, type Bounds } from "./bounds.js";
 
 export type RegType =
   | "NOT_INIT"
@@ -65,54 +64,118 @@ export interface Reg {
   readonly subprog: number;
 }
 
-const BASE: Reg = {
-  type: "NOT_INIT", maybeNull: false, ringbuf: false, rdonly: false, off: 0, b: known(0n),
-  id: 0, refObjId: 0, range: 0, map: undefined, memSize: 0, frameno: 0, subprog: 0,
-};
+/**
+ * Every Reg is built here, with its fields in one order, so that all registers share
+ * one object shape (monomorphic property access in the hot paths).
+ */
+export function mkReg(
+  type: RegType, maybeNull: boolean, ringbuf: boolean, rdonly: boolean, off: number, b: Bounds, id: number, refObjId: number,
+  range: number, map: MapRef | undefined, memSize: number, frameno: number, subprog: number,
+): Reg {
+  return { type, maybeNull, ringbuf, rdonly, off, b, id, refObjId, range, map, memSize, frameno, subprog };
+}
 
-export const NOT_INIT: Reg = BASE;
-export const scalarReg = (b: Bounds, id = 0): Reg => ({ ...BASE, type: "SCALAR_VALUE", b, id });
+/** r with some fields changed (the one way to derive a register from another). */
+export function regWith(r: Reg, p: Partial<Reg>): Reg {
+  return mkReg(
+    p.type ?? r.type, p.maybeNull ?? r.maybeNull, p.ringbuf ?? r.ringbuf, p.rdonly ?? r.rdonly, p.off ?? r.off, p.b ?? r.b, p.id ?? r.id,
+    p.refObjId ?? r.refObjId, p.range ?? r.range, "map" in p ? p.map : r.map, p.memSize ?? r.memSize, p.frameno ?? r.frameno, p.subprog ?? r.subprog,
+  );
+}
+/** r with bounds b. */
+export const withBounds = (r: Reg, b: Bounds): Reg =>
+  mkReg(r.type, r.maybeNull, r.ringbuf, r.rdonly, r.off, b, r.id, r.refObjId, r.range, r.map, r.memSize, r.frameno, r.subprog);
+/** r with id. */
+export const withRegId = (r: Reg, id: number): Reg =>
+  mkReg(r.type, r.maybeNull, r.ringbuf, r.rdonly, r.off, r.b, id, r.refObjId, r.range, r.map, r.memSize, r.frameno, r.subprog);
+/** r with fixed offset off. */
+export const withOff = (r: Reg, off: number): Reg =>
+  mkReg(r.type, r.maybeNull, r.ringbuf, r.rdonly, off, r.b, r.id, r.refObjId, r.range, r.map, r.memSize, r.frameno, r.subprog);
+/** r with id and packet range. */
+export const withIdRange = (r: Reg, id: number, range: number): Reg =>
+  mkReg(r.type, r.maybeNull, r.ringbuf, r.rdonly, r.off, r.b, id, r.refObjId, range, r.map, r.memSize, r.frameno, r.subprog);
+/** r known not to be NULL, with id. */
+export const notNullReg = (r: Reg, id: number): Reg =>
+  mkReg(r.type, false, r.ringbuf, r.rdonly, r.off, r.b, id, r.refObjId, r.range, r.map, r.memSize, r.frameno, r.subprog);
+
+export const NOT_INIT: Reg = mkReg("NOT_INIT", false, false, false, 0, ZERO, 0, 0, 0, undefined, 0, 0, 0);
+export const scalarReg = (b: Bounds, id = 0): Reg => mkReg("SCALAR_VALUE", false, false, false, 0, b, id, 0, 0, undefined, 0, 0, 0);
+const UNKNOWN_SCALAR: Reg = scalarReg(UNKNOWN);
 export const unknownScalar = (): Reg => UNKNOWN_SCALAR;
-const UNKNOWN_SCALAR: Reg = { ...BASE, type: "SCALAR_VALUE", b: UNKNOWN };
-export const constScalar = (v: bigint): Reg => ({ ...BASE, type: "SCALAR_VALUE", b: known(v) });
-export const ptrReg = (type: RegType, extra: Partial<Reg> = {}): Reg => ({ ...BASE, type, ...extra });
-export const fpReg = (frameno: number): Reg => ({ ...BASE, type: "PTR_TO_STACK", frameno });
+export const constScalar = (v: bigint): Reg => (v === 0n ? ZERO_SCALAR : scalarReg(known(v)));
+const ZERO_SCALAR: Reg = scalarReg(ZERO);
+/** The scalar known to be 0. */
+export const zeroScalar = (): Reg => ZERO_SCALAR;
+export const ptrReg = (type: RegType, extra: Partial<Reg> = {}): Reg => regWith(NOT_INIT, { ...extra, type });
+/** A pointer of `type` (to `map`'s key or value, or a map), fixed offset off. */
+export const ptrTo = (type: RegType, map: MapRef | undefined, off = 0, maybeNull = false, id = 0): Reg =>
+  mkReg(type, maybeNull, false, false, off, ZERO, id, 0, 0, map, 0, 0, 0);
+export const fpReg = (frameno: number): Reg => mkReg("PTR_TO_STACK", false, false, false, 0, ZERO, 0, 0, 0, undefined, 0, frameno, 0);
 
 export const isScalar = (r: Reg): boolean => r.type === "SCALAR_VALUE";
 export const isPointer = (r: Reg): boolean => r.type !== "SCALAR_VALUE" && r.type !== "NOT_INIT";
 export const isPktPointer = (r: Reg): boolean => r.type === "PTR_TO_PACKET" || r.type === "PTR_TO_PACKET_META";
-export const isConstReg = (r: Reg): boolean => r.type === "SCALAR_VALUE" && tnumIsConst(r.b.var);
+export const isConstReg = (r: Reg): boolean => r.type === "SCALAR_VALUE" && isConst(r.b);
 /** A pointer whose variable offset is zero. */
-export const hasConstOff = (r: Reg): boolean => tnumIsConst(r.b.var);
+export const hasConstOff = (r: Reg): boolean => isConst(r.b);
 
 /** The kernel's reg_type_str(): "scalar", "map_value_or_null", "ringbuf_mem", "fp", ... */
+const REG_TYPE_STR: Record<RegType, string> = {
+  NOT_INIT: "?", SCALAR_VALUE: "scalar", PTR_TO_CTX: "ctx", CONST_PTR_TO_MAP: "map_ptr", PTR_TO_MAP_VALUE: "map_value",
+  PTR_TO_MAP_KEY: "map_key", PTR_TO_STACK: "fp", PTR_TO_PACKET: "pkt", PTR_TO_PACKET_META: "pkt_meta",
+  PTR_TO_PACKET_END: "pkt_end", PTR_TO_MEM: "mem", PTR_TO_FUNC: "func", PTR_TO_FLOW_KEYS: "flow_keys",
+  PTR_TO_SOCK_COMMON: "sock_common",
+};
+
 export function regTypeStr(r: Pick<Reg, "type" | "maybeNull" | "ringbuf" | "rdonly">): string {
-  const base: Record<RegType, string> = {
-    NOT_INIT: "?", SCALAR_VALUE: "scalar", PTR_TO_CTX: "ctx", CONST_PTR_TO_MAP: "map_ptr", PTR_TO_MAP_VALUE: "map_value",
-    PTR_TO_MAP_KEY: "map_key", PTR_TO_STACK: "fp", PTR_TO_PACKET: "pkt", PTR_TO_PACKET_META: "pkt_meta",
-    PTR_TO_PACKET_END: "pkt_end", PTR_TO_MEM: "mem", PTR_TO_FUNC: "func", PTR_TO_FLOW_KEYS: "flow_keys",
-    PTR_TO_SOCK_COMMON: "sock_common",
-  };
+  const base = REG_TYPE_STR;
   const prefix = (r.rdonly ? "rdonly_" : "") + (r.ringbuf ? "ringbuf_" : "");
   return prefix + base[r.type] + (r.maybeNull ? "_or_null" : "");
 }
 
 // ---- stack ---------------------------------------------------------------------------
 
-/** slot_type characters, as the log prints them. */
-export type SlotByte = "?" | "r" | "m" | "0";
+/**
+ * slot_type values, 2 bits each: STACK_INVALID "?", STACK_SPILL "r", STACK_MISC "m",
+ * STACK_ZERO "0" (the characters the log prints).
+ */
+export const STACK_INVALID = 0;
+export const STACK_SPILL = 1;
+export const STACK_MISC = 2;
+export const STACK_ZERO = 3;
+const SLOT_CHARS = "?rm0";
+/** Every byte STACK_SPILL ("rrrrrrrr"). */
+export const ALL_SPILL = 0x5555;
 
 /**
- * One 8-byte stack slot. `types[j]` is the kernel's slot_type[j]: j = 7 is the
- * lowest address of the slot, j = 0 the highest.
+ * One 8-byte stack slot. `types` packs the kernel's slot_type[0..7], 2 bits per byte
+ * (slot_type[j] at bits 2j, 2j+1): j = 7 is the lowest address of the slot, j = 0 the
+ * highest. 0 is "????????".
  */
 export interface Slot {
-  readonly types: string;
+  readonly types: number;
   /** The spilled register when any byte is "r". */
   readonly spilled: Reg | undefined;
 }
 
-export const EMPTY_SLOT: Slot = { types: "????????", spilled: undefined };
+export const EMPTY_SLOT: Slot = { types: 0, spilled: undefined };
+
+/** slot_type[j]. */
+export const slotByte = (types: number, j: number): number => (types >> (2 * j)) & 3;
+/** types with slot_type[j] = c. */
+export const setSlotByte = (types: number, j: number, c: number): number => (types & ~(3 << (2 * j))) | (c << (2 * j));
+/** Bits (at even positions) of the STACK_SPILL bytes. */
+const spillBits = (types: number): number => types & ~(types >> 1) & 0x5555;
+/** Some byte is STACK_SPILL. */
+export const hasSpill = (types: number): boolean => spillBits(types) !== 0;
+/** Every STACK_SPILL byte becomes STACK_MISC. */
+export const spillToMisc = (types: number): number => types ^ (spillBits(types) * 3);
+/** The slot types as the log prints them, slot_type[0] first ("mmmmmmmm", "????rrrr"). */
+export function slotTypesStr(types: number): string {
+  let s = "";
+  for (let j = 0; j < 8; j++) s += SLOT_CHARS[(types >> (2 * j)) & 3];
+  return s;
+}
 export const BPF_REG_SIZE = 8;
 
 export interface Frame {
@@ -162,7 +225,7 @@ export interface Checkpoint {
 export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1]!;
 
 export function copyFrame(f: Frame): Frame {
-  return { ...f, regs: f.regs.slice(), stack: f.stack.slice() };
+  return { frameno: f.frameno, callsite: f.callsite, subprogStart: f.subprogStart, regs: f.regs.slice(), stack: f.stack.slice(), inCallback: f.inCallback, callbackCall: f.callbackCall };
 }
 
 export function copyState(s: VState): VState {
@@ -191,4 +254,4 @@ export function forEachReg(s: VState, fn: (r: Reg) => Reg | undefined): void {
   }
 }
 
-export const UNBOUNDED_PTR_BOUNDS: Bounds = { ...UNKNOWN, smin: S64_MIN, smax: S64_MAX, umin: 0n, umax: U64_MAX };
+export const UNBOUNDED_PTR_BOUNDS: Bounds = UNKNOWN;

@@ -14,35 +14,54 @@
 import { UNKNOWN, within, boundsEqual } from "./bounds.js";
 import type { Cfg } from "./structure.js";
 import { EINVAL, type Env } from "./env.js";
-import { copyState, type Checkpoint, type Frame, type Reg, type Slot, type VState } from "./state.js";
+import {
+  ALL_SPILL, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO, copyState, hasSpill, regWith, slotByte,
+  type Checkpoint, type Frame, type Reg, type Slot, type VState,
+} from "./state.js";
 import { stateStr } from "./log.js";
 
 export const BPF_COMPLEXITY_LIMIT_STATES = 64;
 
 type Exact = "not_exact" | "range_within" | "exact";
 
+/**
+ * check_ids(): the id pairs seen so far must form a bijection. Few ids are live at a
+ * time, so the pairs are two parallel arrays (linear search), reused across comparisons.
+ */
 class IdMap {
-  private fwd = new Map<number, number>();
-  private back = new Map<number, number>();
+  private olds: number[] = [];
+  private curs: number[] = [];
+  private n = 0;
+  reset(): this {
+    this.n = 0;
+    return this;
+  }
   check(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
     if (oldId === 0 || curId === 0) return false;
-    const f = this.fwd.get(oldId);
-    const b = this.back.get(curId);
-    if (f === undefined && b === undefined) {
-      this.fwd.set(oldId, curId);
-      this.back.set(curId, oldId);
-      return true;
+    const n = this.n;
+    const olds = this.olds;
+    const curs = this.curs;
+    for (let i = 0; i < n; i++) {
+      const o = olds[i]!;
+      const c = curs[i]!;
+      if (o === oldId) return c === curId;
+      if (c === curId) return false;
     }
-    return f === curId && b === oldId;
+    olds[n] = oldId;
+    curs[n] = curId;
+    this.n = n + 1;
+    return true;
   }
   /** check_scalar_ids(): an old id of 0 means "unlinked", which any current id satisfies. */
   checkScalar(oldId: number, curId: number): boolean {
     if (oldId === 0) return true;
-    if (curId === 0) curId = -(this.fwd.size + 1000000);
+    if (curId === 0) curId = -(this.n + 1000000);
     return this.check(oldId, curId);
   }
 }
+
+const ID_MAP = new IdMap();
 
 function sameFixed(a: Reg, b: Reg): boolean {
   return a.type === b.type && a.maybeNull === b.maybeNull && a.ringbuf === b.ringbuf && a.rdonly === b.rdonly && a.off === b.off &&
@@ -84,7 +103,7 @@ function regsafe(old: Reg, cur: Reg, ids: IdMap, exact: Exact): boolean {
 /** A fake register for a stack slot that reads as a 64-bit scalar (scalar_reg_for_stack()). */
 function scalarForSlot(s: Slot | undefined): Reg | undefined {
   if (s === undefined) return undefined;
-  if (s.types === "rrrrrrrr" && s.spilled?.type === "SCALAR_VALUE") return s.spilled;
+  if (s.types === ALL_SPILL && s.spilled?.type === "SCALAR_VALUE") return s.spilled;
   return undefined;
 }
 
@@ -94,31 +113,33 @@ function stacksafe(env: Env, old: Frame, cur: Frame, ids: IdMap, exact: Exact): 
     const os = old.stack[spi]!;
     const cs = cur.stack[spi];
     if (exact === "exact") {
-      const ct = cs?.types ?? "????????";
+      const ct = cs?.types ?? STACK_INVALID;
       if (os.types !== ct) return false;
-      if (os.types.includes("r") && !regsafe(os.spilled!, cs!.spilled!, ids, exact)) return false;
+      if (hasSpill(os.types) && !regsafe(os.spilled!, cs!.spilled!, ids, exact)) return false;
       continue;
     }
-    if (os.types === "????????") continue;
-    const ct = cs?.types ?? "????????";
+    if (os.types === STACK_INVALID) continue;
+    const ct = cs?.types ?? STACK_INVALID;
     const oReg = scalarForSlot(os);
     const cReg = scalarForSlot(cs);
     if (oReg !== undefined && cReg !== undefined) {
       if (!regsafe(oReg, cReg, ids, exact)) return false;
       continue;
     }
-    for (let j = 0; j < 8; j++) {
-      const oc = os.types[j]!;
-      const cc = ct[j]!;
-      if (oc === "?") continue;
-      if (env.privileged && oc === "m") continue;
-      if (oc !== cc) {
-        // Safe with unknown data, so safe with zeroes (the opposite is not true).
-        if (oc === "m" && cc === "0") continue;
-        return false;
+    if (os.types !== ct) {
+      for (let j = 0; j < 8; j++) {
+        const oc = slotByte(os.types, j);
+        const cc = slotByte(ct, j);
+        if (oc === STACK_INVALID) continue;
+        if (env.privileged && oc === STACK_MISC) continue;
+        if (oc !== cc) {
+          // Safe with unknown data, so safe with zeroes (the opposite is not true).
+          if (oc === STACK_MISC && cc === STACK_ZERO) continue;
+          return false;
+        }
       }
     }
-    if (os.types[7] === "r" && os.spilled !== undefined) {
+    if (slotByte(os.types, 7) === STACK_SPILL && os.spilled !== undefined) {
       if (cs?.spilled === undefined || !regsafe(os.spilled, cs.spilled, ids, exact)) return false;
     }
   }
@@ -137,7 +158,7 @@ function frameEqual(env: Env, old: Frame, cur: Frame, live: number, ids: IdMap, 
 export function statesEqual(env: Env, cfg: Cfg, old: VState, cur: VState, insn: number, exact: Exact): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   if ((old.lock === undefined) !== (cur.lock === undefined)) return false;
-  const ids = new IdMap();
+  const ids = ID_MAP.reset();
   if (old.lock !== undefined && (old.lock.map !== cur.lock!.map || !ids.check(old.lock.id, cur.lock!.id))) return false;
   if (old.refs.length !== cur.refs.length) return false;
   for (let i = 0; i < old.refs.length; i++) if (!ids.check(old.refs[i]!.id, cur.refs[i]!.id)) return false;
@@ -171,8 +192,11 @@ export interface ExploredStats {
 
 /** The explored states and is_state_visited(). */
 export class Explored {
-  readonly lists = new Map<number, Checkpoint[]>();
-  constructor(private readonly env: Env, private readonly cfg: Cfg, private readonly stats: ExploredStats) {}
+  /** Explored states per instruction (explored_states), by instruction index. */
+  readonly lists: Array<Checkpoint[] | undefined>;
+  constructor(private readonly env: Env, private readonly cfg: Cfg, private readonly stats: ExploredStats) {
+    this.lists = new Array<Checkpoint[] | undefined>(env.len).fill(undefined);
+  }
 
   /** is_state_visited(): true when the current state is covered by an explored one (prune). */
   visit(insn: number): boolean {
@@ -181,7 +205,8 @@ export class Explored {
     const st = this.stats;
     const forceNew = this.cfg.force[insn] === 1;
     let addNew = forceNew || (st.jmpsProcessed - st.prevJmpsProcessed >= 2 && st.insnProcessed - st.prevInsnProcessed >= 8);
-    const list = this.lists.get(insn) ?? [];
+    let list = this.lists[insn];
+    if (list === undefined) this.lists[insn] = list = [];
     let count = 0;
     for (let i = 0; i < list.length; i++) {
       const sl = list[i]!;
@@ -226,7 +251,6 @@ export class Explored {
     cp.state.parent = cur.parent;
     cur.parent = cp;
     list.unshift(cp);
-    this.lists.set(insn, list);
     return false;
   }
 }
@@ -243,14 +267,14 @@ function widenScalars(old: VState, cur: VState): void {
     for (let i = 0; i < 10; i++) {
       const o = of.regs[i]!;
       const c = cf.regs[i]!;
-      if (o.type === "SCALAR_VALUE" && c.type === "SCALAR_VALUE" && !within(o.b, c.b)) cf.regs[i] = { ...c, b: UNKNOWN, id: 0 };
+      if (o.type === "SCALAR_VALUE" && c.type === "SCALAR_VALUE" && !within(o.b, c.b)) cf.regs[i] = regWith(c, { b: UNKNOWN, id: 0 });
     }
     for (let spi = 0; spi < Math.min(of.stack.length, cf.stack.length); spi++) {
       const os = of.stack[spi]!;
       const cs = cf.stack[spi]!;
       const o = os.spilled;
       const c = cs.spilled;
-      if (o?.type === "SCALAR_VALUE" && c?.type === "SCALAR_VALUE" && !within(o.b, c.b)) cf.stack[spi] = { types: cs.types, spilled: { ...c, b: UNKNOWN, id: 0 } };
+      if (o?.type === "SCALAR_VALUE" && c?.type === "SCALAR_VALUE" && !within(o.b, c.b)) cf.stack[spi] = { types: cs.types, spilled: regWith(c, { b: UNKNOWN, id: 0 }) };
     }
   }
 }

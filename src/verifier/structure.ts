@@ -29,22 +29,6 @@ export interface Cfg {
 
 const LOOP_CB_HELPERS = new Set([164, 181]);
 
-function successors(insn: Insn): { fall?: number; branch?: number } {
-  const pc = insn.pc;
-  switch (insn.kind) {
-    case "exit":
-      return {};
-    case "ja":
-      return { branch: pc + 1 + insn.off };
-    case "jmp":
-      return { fall: pc + 1, branch: pc + 1 + insn.off };
-    case "ld_imm64":
-      return { fall: pc + 2 };
-    default:
-      return { fall: pc + 1 };
-  }
-}
-
 /** add_subprog_and_kfunc() + check_subprogs(). */
 function findSubprogs(env: Env): Subprog[] {
   const starts = new Set<number>([0]);
@@ -140,55 +124,83 @@ export function checkStructure(env: Env): Cfg {
   const prune = new Uint8Array(n + 1);
   const force = new Uint8Array(n + 1);
   const callsCallback = new Uint8Array(n + 1);
-  // Iterative DFS: 0 unvisited, 1 discovered (on the stack), 2 explored.
-  const state = new Uint8Array(n + 1);
-  const stack: Array<{ t: number; edges: number[]; kinds: boolean[]; i: number }> = [];
-  const edgesOf = (t: number): { edges: number[]; kinds: boolean[] } => {
+  // Successors of each instruction (fall-through, branch; -1 for none) and, for the
+  // DFS, its out-edges in visiting order: up to 3 (call/func target, fall, branch),
+  // with a bit per edge saying whether it is a branch edge.
+  const fallOf = new Int32Array(n).fill(-1);
+  const branchOf = new Int32Array(n).fill(-1);
+  const edges = new Int32Array(3 * n);
+  const nEdges = new Uint8Array(n);
+  const branchBits = new Uint8Array(n);
+  for (const insn of env.insns) {
+    const t = insn.pc;
+    let k = 0;
+    let bits = 0;
+    switch (insn.kind) {
+      case "exit":
+        break;
+      case "ja":
+        branchOf[t] = t + 1 + insn.off;
+        break;
+      case "jmp":
+        fallOf[t] = t + 1;
+        branchOf[t] = t + 1 + insn.off;
+        break;
+      case "ld_imm64":
+        fallOf[t] = t + 2;
+        break;
+      default:
+        fallOf[t] = t + 1;
+    }
+    if (insn.kind === "call" && insn.target === "local") {
+      edges[3 * t + k] = t + 1 + insn.imm;
+      bits |= 1 << k++;
+    } else if (insn.kind === "ld_imm64" && insn.pseudo === "func") {
+      edges[3 * t + k] = t + 1 + insn.imm;
+      bits |= 1 << k++;
+    }
+    if (fallOf[t]! >= 0) edges[3 * t + k++] = fallOf[t]!;
+    if (branchOf[t]! >= 0) {
+      edges[3 * t + k] = branchOf[t]!;
+      bits |= 1 << k++;
+    }
+    nEdges[t] = k;
+    branchBits[t] = bits;
+  }
+  /** Prune points an instruction makes when the DFS discovers it. */
+  const discover = (t: number): void => {
     const insn = env.bySlot[t]!;
-    const edges: number[] = [];
-    const kinds: boolean[] = []; // true: branch edge
-    const s = successors(insn);
     if (insn.kind === "jmp") prune[t] = 1;
-    if (insn.kind === "call") {
+    else if (insn.kind === "call") {
       prune[t + 1] = 1;
-      if (insn.target === "local") {
-        prune[t] = 1;
-        edges.push(t + 1 + insn.imm);
-        kinds.push(true);
-      } else if (LOOP_CB_HELPERS.has(insn.imm)) {
+      if (insn.target === "local") prune[t] = 1;
+      else if (LOOP_CB_HELPERS.has(insn.imm)) {
         prune[t] = 1;
         force[t] = 1;
         callsCallback[t] = 1;
       }
-    }
-    if (insn.kind === "ld_imm64" && insn.pseudo === "func") {
-      prune[t] = 1;
-      edges.push(t + 1 + insn.imm);
-      kinds.push(true);
-    }
-    if (s.fall !== undefined) {
-      edges.push(s.fall);
-      kinds.push(false);
-    }
-    if (s.branch !== undefined) {
-      edges.push(s.branch);
-      kinds.push(true);
-    }
-    return { edges, kinds };
+    } else if (insn.kind === "ld_imm64" && insn.pseudo === "func") prune[t] = 1;
   };
+  // Iterative DFS: 0 unvisited, 1 discovered (on the stack), 2 explored.
+  const state = new Uint8Array(n + 1);
+  const stackT = new Int32Array(n);
+  const stackI = new Uint8Array(n);
+  let sp = 0;
   state[0] = 1;
-  stack.push({ t: 0, ...edgesOf(0), i: 0 });
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    if (top.i >= top.edges.length) {
-      state[top.t] = 2;
-      stack.pop();
+  discover(0);
+  stackT[sp] = 0;
+  stackI[sp++] = 0;
+  while (sp > 0) {
+    const t = stackT[sp - 1]!;
+    const i = stackI[sp - 1]!;
+    if (i >= nEdges[t]!) {
+      state[t] = 2;
+      sp--;
       continue;
     }
-    const w = top.edges[top.i]!;
-    const isBranch = top.kinds[top.i]!;
-    top.i++;
-    const t = top.t;
+    const w = edges[3 * t + i]!;
+    const isBranch = (branchBits[t]! >> i) & 1;
+    stackI[sp - 1] = i + 1;
     if (w < 0 || w >= n) {
       env.linfo(t, `${t}: `);
       env.fail(`jump out of range from insn ${t} to ${w}`, EINVAL);
@@ -200,7 +212,9 @@ export function checkStructure(env: Env): Cfg {
         env.fail(`jump into the middle of ldimm64 insn ${w - 1}`, EINVAL);
       }
       state[w] = 1;
-      stack.push({ t: w, ...edgesOf(w), i: 0 });
+      discover(w);
+      stackT[sp] = w;
+      stackI[sp++] = 0;
     } else if (state[w] === 1) {
       if (!env.privileged) {
         env.linfo(t, `${t}: `);
@@ -210,27 +224,34 @@ export function checkStructure(env: Env): Cfg {
     }
   }
   for (let i = 0; i < n; i++) {
-    const insn = env.bySlot[i];
-    if (insn === undefined) continue;
+    if (env.bySlot[i] === undefined) continue;
     if (state[i] !== 2) env.fail(`unreachable insn ${i}`, EINVAL);
   }
   // Liveness: backward data flow to a fixed point.
   const liveBefore = new Uint16Array(n + 1);
-  const ud: Array<[number, number]> = new Array(n);
-  for (const insn of env.insns) ud[insn.pc] = useDef(insn);
+  const useOf = new Uint16Array(n);
+  const defOf = new Uint16Array(n);
+  const order = new Int32Array(env.insns.length);
+  for (let k = 0; k < env.insns.length; k++) {
+    const insn = env.insns[k]!;
+    const [use, def] = useDef(insn);
+    useOf[insn.pc] = use;
+    defOf[insn.pc] = def;
+    order[k] = insn.pc;
+  }
   let changed = true;
   while (changed) {
     changed = false;
-    for (let k = env.insns.length - 1; k >= 0; k--) {
-      const insn = env.insns[k]!;
-      const s = successors(insn);
-      let out = 0;
-      if (s.fall !== undefined && s.fall < n) out |= liveBefore[s.fall]!;
-      if (s.branch !== undefined && s.branch < n) out |= liveBefore[s.branch]!;
-      const [use, def] = ud[insn.pc]!;
-      const inn = (out & ~def) | use;
-      if (inn !== liveBefore[insn.pc]) {
-        liveBefore[insn.pc] = inn;
+    for (let k = order.length - 1; k >= 0; k--) {
+      const pc = order[k]!;
+      const f = fallOf[pc]!;
+      const b = branchOf[pc]!;
+      let o = 0;
+      if (f >= 0 && f < n) o |= liveBefore[f]!;
+      if (b >= 0 && b < n) o |= liveBefore[b]!;
+      const inn = (o & ~defOf[pc]!) | useOf[pc]!;
+      if (inn !== liveBefore[pc]) {
+        liveBefore[pc] = inn;
         changed = true;
       }
     }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   tnumAdd, tnumAnd, tnumArshift, tnumCast, tnumContains, tnumIn, tnumIntersect, tnumLshift, tnumMul, tnumOr,
-  tnumRange, tnumRshift, tnumSub, tnumXor, tnumStr, type Tnum,
+  tnumRange, tnumRshift, tnumSub, tnumXor, tnumStr, tnum, type Tnum,
 } from "../../src/verifier/tnum.js";
 
 const M64 = (1n << 64n) - 1n;
@@ -17,7 +17,7 @@ const u64 = (x: bigint): bigint => x & M64;
 /** A tnum with a few unknown bits in a 6-bit window at `shift`, plus arbitrary known bits. */
 const arbTnum = fc.record({ v: fc.bigInt(0n, M64), m: fc.bigInt(0n, 63n), shift: fc.constantFrom(0n, 0n, 3n, 29n, 58n) }).map(({ v, m, shift }): Tnum => {
   const mask = u64(m << shift);
-  return { value: v & ~mask & M64, mask };
+  return tnum(v & ~mask & M64, mask);
 });
 
 function members(t: Tnum): bigint[] {
@@ -95,7 +95,7 @@ test("tnum_range contains the range; tnum_in and tnum_intersect agree with membe
 });
 
 test("tnum_strn formats like the kernel", () => {
-  assert.equal(tnumStr({ value: 5n, mask: 0n }), "5");
-  assert.equal(tnumStr({ value: 0x10000n, mask: 0n }), "0x10000");
-  assert.equal(tnumStr({ value: 0n, mask: 0xffn }), "(0x0; 0xff)");
+  assert.equal(tnumStr(tnum(5n, 0n)), "5");
+  assert.equal(tnumStr(tnum(0x10000n, 0n)), "0x10000");
+  assert.equal(tnumStr(tnum(0n, 0xffn)), "(0x0; 0xff)");
 });
