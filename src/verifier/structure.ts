@@ -44,7 +44,7 @@ function findSubprogs(env: Env): Subprog[] {
     if (target < 0 || target >= env.len || env.bySlot[target] === undefined) env.fail("call to invalid destination", EINVAL);
     starts.add(target);
   }
-  const sorted = [...starts].sort((a, b) => a - b);
+  const sorted = starts.size === 1 ? [0] : [...starts].sort((a, b) => a - b);
   const subs: Subprog[] = sorted.map((start, i) => ({ start, end: sorted[i + 1] ?? env.len, stackDepth: 0, hasTailCall: false }));
   for (const sp of subs) {
     for (let pc = sp.start; pc < sp.end; pc++) {
@@ -62,23 +62,25 @@ function findSubprogs(env: Env): Subprog[] {
   return subs;
 }
 
-/** Registers an instruction reads and writes. */
-function useDef(insn: Insn): [number, number] {
+/** Registers an instruction reads (low 16 bits) and writes (high 16 bits). */
+const ud = (use: number, def: number): number => use | (def << 16);
+
+function useDef(insn: Insn): number {
   const b = (r: number): number => 1 << r;
   switch (insn.kind) {
     case "alu": {
       const src = insn.src.kind === "reg" ? b(insn.src.reg) : 0;
       const dstUse = insn.op === "mov" || insn.op === "movsx" ? 0 : b(insn.dst);
-      return [src | dstUse, b(insn.dst)];
+      return ud(src | dstUse, b(insn.dst));
     }
     case "end":
-      return [b(insn.dst), b(insn.dst)];
+      return ud(b(insn.dst), b(insn.dst));
     case "ldx":
-      return [b(insn.src), b(insn.dst)];
+      return ud(b(insn.src), b(insn.dst));
     case "st":
-      return [b(insn.dst), 0];
+      return ud(b(insn.dst), 0);
     case "stx":
-      return [b(insn.dst) | b(insn.src), 0];
+      return ud(b(insn.dst) | b(insn.src), 0);
     case "atomic": {
       let use = b(insn.dst) | b(insn.src);
       let def = 0;
@@ -86,32 +88,60 @@ function useDef(insn: Insn): [number, number] {
         use |= b(0);
         def = b(0);
       } else if (insn.fetch) def = b(insn.src);
-      return [use, def];
+      return ud(use, def);
     }
     case "ld_imm64":
-      return [0, b(insn.dst)];
+      return ud(0, b(insn.dst));
     case "ld_abs":
     case "ld_ind":
-      return [b(6) | (insn.kind === "ld_ind" ? b(insn.src) : 0), 0x3f];
+      return ud(b(6) | (insn.kind === "ld_ind" ? b(insn.src) : 0), 0x3f);
     case "jmp":
-      return [b(insn.dst) | (insn.src.kind === "reg" ? b(insn.src.reg) : 0), 0];
+      return ud(b(insn.dst) | (insn.src.kind === "reg" ? b(insn.src.reg) : 0), 0);
     case "ja":
-      return [0, 0];
+      return ud(0, 0);
     case "call": {
       if (insn.target === "helper") {
         const p = helperProto(insn.imm);
         const n = p === undefined ? 5 : p.args.length;
         let use = 0;
         for (let i = 1; i <= n; i++) use |= b(i);
-        return [use, 0x3f];
+        return ud(use, 0x3f);
       }
-      return [0x3e, 0x3f];
+      return ud(0x3e, 0x3f);
     }
     case "callx":
-      return [0x3e | b(insn.reg), 0x3f];
+      return ud(0x3e | b(insn.reg), 0x3f);
     case "exit":
-      return [b(0), 0];
+      return ud(b(0), 0);
   }
+}
+
+/** Reusable work arrays of checkStructure() (verification is synchronous and not reentrant). */
+interface Scratch {
+  size: number;
+  fallOf: Int32Array;
+  branchOf: Int32Array;
+  edges: Int32Array;
+  nEdges: Uint8Array;
+  branchBits: Uint8Array;
+  state: Uint8Array;
+  stackT: Int32Array;
+  stackI: Uint8Array;
+  useOf: Uint16Array;
+  defOf: Uint16Array;
+  order: Int32Array;
+}
+let work: Scratch | undefined;
+
+function scratch(n: number): Scratch {
+  if (work !== undefined && work.size >= n) return work;
+  const size = Math.max(n, 256);
+  work = {
+    size, fallOf: new Int32Array(size), branchOf: new Int32Array(size), edges: new Int32Array(3 * size), nEdges: new Uint8Array(size),
+    branchBits: new Uint8Array(size), state: new Uint8Array(size + 1), stackT: new Int32Array(size), stackI: new Uint8Array(size),
+    useOf: new Uint16Array(size), defOf: new Uint16Array(size), order: new Int32Array(size),
+  };
+  return work;
 }
 
 /** check_cfg() and the analyses that need the graph. */
@@ -121,17 +151,25 @@ export function checkStructure(env: Env): Cfg {
   const limit = env.privileged ? BPF_COMPLEXITY_LIMIT_INSNS : BPF_MAXINSNS;
   if (n > limit) env.fail(`program of ${n} insns is too large (limit ${limit})`, E2BIG);
   env.subprogs = findSubprogs(env);
-  const prune = new Uint8Array(n + 1);
-  const force = new Uint8Array(n + 1);
-  const callsCallback = new Uint8Array(n + 1);
+  // The arrays the walk keeps share one buffer (typed arrays over a few hundred bytes
+  // are costly to allocate one by one); the temporaries are reused scratch.
+  const m = n + 1;
+  const kept = new ArrayBuffer(5 * m + (m & 1));
+  const liveBefore = new Uint16Array(kept, 0, m);
+  const prune = new Uint8Array(kept, 2 * m + (m & 1), m);
+  const force = new Uint8Array(kept, 3 * m + (m & 1), m);
+  const callsCallback = new Uint8Array(kept, 4 * m + (m & 1), m);
+  const w = scratch(n);
   // Successors of each instruction (fall-through, branch; -1 for none) and, for the
   // DFS, its out-edges in visiting order: up to 3 (call/func target, fall, branch),
   // with a bit per edge saying whether it is a branch edge.
-  const fallOf = new Int32Array(n).fill(-1);
-  const branchOf = new Int32Array(n).fill(-1);
-  const edges = new Int32Array(3 * n);
-  const nEdges = new Uint8Array(n);
-  const branchBits = new Uint8Array(n);
+  const fallOf = w.fallOf;
+  const branchOf = w.branchOf;
+  const edges = w.edges;
+  const nEdges = w.nEdges;
+  const branchBits = w.branchBits;
+  fallOf.fill(-1, 0, n);
+  branchOf.fill(-1, 0, n);
   for (const insn of env.insns) {
     const t = insn.pc;
     let k = 0;
@@ -182,9 +220,10 @@ export function checkStructure(env: Env): Cfg {
     } else if (insn.kind === "ld_imm64" && insn.pseudo === "func") prune[t] = 1;
   };
   // Iterative DFS: 0 unvisited, 1 discovered (on the stack), 2 explored.
-  const state = new Uint8Array(n + 1);
-  const stackT = new Int32Array(n);
-  const stackI = new Uint8Array(n);
+  const state = w.state;
+  state.fill(0, 0, n + 1);
+  const stackT = w.stackT;
+  const stackI = w.stackI;
   let sp = 0;
   state[0] = 1;
   discover(0);
@@ -228,21 +267,21 @@ export function checkStructure(env: Env): Cfg {
     if (state[i] !== 2) env.fail(`unreachable insn ${i}`, EINVAL);
   }
   // Liveness: backward data flow to a fixed point.
-  const liveBefore = new Uint16Array(n + 1);
-  const useOf = new Uint16Array(n);
-  const defOf = new Uint16Array(n);
-  const order = new Int32Array(env.insns.length);
-  for (let k = 0; k < env.insns.length; k++) {
+  const useOf = w.useOf;
+  const defOf = w.defOf;
+  const order = w.order;
+  const nInsns = env.insns.length;
+  for (let k = 0; k < nInsns; k++) {
     const insn = env.insns[k]!;
-    const [use, def] = useDef(insn);
-    useOf[insn.pc] = use;
-    defOf[insn.pc] = def;
+    const x = useDef(insn);
+    useOf[insn.pc] = x & 0xffff;
+    defOf[insn.pc] = x >>> 16;
     order[k] = insn.pc;
   }
   let changed = true;
   while (changed) {
     changed = false;
-    for (let k = order.length - 1; k >= 0; k--) {
+    for (let k = nInsns - 1; k >= 0; k--) {
       const pc = order[k]!;
       const f = fallOf[pc]!;
       const b = branchOf[pc]!;
