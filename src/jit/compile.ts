@@ -11,7 +11,6 @@
  * helpers it was compiled against; the JitMachine instantiates one per CPU with its
  * own stack and scratch area.
  */
-import { MAX_BPF_STACK, MAX_CALL_FRAMES } from "../isa/index.js";
 import { mapFromAddress } from "../maps/index.js";
 import { FUNC_PTR_TAG_HI, OP_CALL_LOCAL, type AddressSpace, type HelperTable, type PredecodedProgram } from "../vm/index.js";
 import {
@@ -457,8 +456,6 @@ class ModuleCompiler implements ModuleContext {
   }
 }
 
-// The stack bounds the checked-mode code assumes (mem.ts).
-export const JIT_STACK_SIZE = MAX_CALL_FRAMES * MAX_BPF_STACK;
 
 /** Compiles a predecoded program to a WebAssembly module. */
 export function compileProgram(p: PredecodedProgram, opts: CompileOptions = {}): CompiledProgram {

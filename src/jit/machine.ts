@@ -17,6 +17,9 @@
  * callback's last ones; callx to a slot that is not a function entry known at
  * compile time (an ld_imm64 func target or a constant tagged as one) faults as
  * "unsupported". getReg gives r0-r5 and r10 in checked mode, r0 in verified mode.
+ *
+ * Verified mode has no instruction budget (the verifier proved termination) and counts
+ * executed instructions only with `count: true`; it still checks the call depth.
  */
 import { MAX_BPF_STACK, MAX_CALL_FRAMES, fromHalves } from "../isa/index.js";
 import { mapFromAddress, type BpfMap } from "../maps/index.js";
@@ -83,8 +86,6 @@ export function compileCached(p: PredecodedProgram, opts: CompileOptions): Compi
   list.push({ key, helpers: opts.helpers, space, compiled });
   return compiled;
 }
-
-class NestedDepthError extends Error {}
 
 export class JitMachine {
   readonly entry: PredecodedProgram;
@@ -315,7 +316,7 @@ export class JitMachine {
     const p = compiled.program;
     if (hi !== 1 || lo < 0 || lo >= p.length) throw new Error(`0x${BigInt.asUintN(64, fn).toString(16)} is not a BPF function pointer`);
     const depth = (this.stack.end - this.curFp) / MAX_BPF_STACK;
-    if (depth + 1 >= MAX_CALL_FRAMES) throw new NestedDepthError(`the call stack of ${depth + 2} frames is too deep`);
+    if (depth + 1 >= MAX_CALL_FRAMES) throw new Error(`the call stack of ${depth + 2} frames is too deep`);
     const cb = compiled.callbacks.get(lo);
     if (cb === undefined) throw new Error(`slot ${lo} is not a function entry the JIT compiled`);
     const a = [0, 1, 2, 3, 4].map((i) => BigInt.asIntN(64, args[i] ?? 0n));
