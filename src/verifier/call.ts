@@ -8,7 +8,7 @@
  */
 import type { CallInsn } from "../isa/index.js";
 import { mapTypeId } from "../maps/index.js";
-import { UNKNOWN, fromBig, isConst, isZero, known, sync, toBig, S64_MIN } from "./bounds.js";
+import { UNKNOWN, fromBig, isConst, isZero, known, sync, toBig, umaxNum, S64_MIN } from "./bounds.js";
 import { E2BIG, EACCES, EFAULT, EINVAL, type Env } from "./env.js";
 import { familiesOf, helperProto, mapFuncCompatible, type ArgType, type HelperProto } from "./helpers-table.js";
 import { helperMemAccess } from "./mem.js";
@@ -132,9 +132,9 @@ function checkArg(env: Env, proto: HelperProto, arg: number, meta: Meta): void {
       const prev = proto.args[arg - 1]!;
       const mem = env.regs[regno - 1]!;
       const zeroOk = t === "CONST_SIZE_OR_ZERO";
-      if (r.b.smin < 0n) env.fail(`R${regno} min value is negative, either use unsigned or 'var &= const'`, EACCES);
-      if (r.b.umin === 0n && !zeroOk) env.fail(`R${regno} invalid zero-sized read: u64=[${r.b.umin},${r.b.umax}]`, EACCES);
-      if (r.b.umax >= BigInt(BPF_MAX_VAR_SIZ)) env.fail(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`, EACCES);
+      if (r.b.sminH < 0) env.fail(`R${regno} min value is negative, either use unsigned or 'var &= const'`, EACCES);
+      if ((r.b.uminH | r.b.uminL) === 0 && !zeroOk) env.fail(`R${regno} invalid zero-sized read: u64=[${r.b.umin},${r.b.umax}]`, EACCES);
+      if (umaxNum(r.b) >= BPF_MAX_VAR_SIZ) env.fail(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`, EACCES);
       meta.msizeMax = r.b.umax;
       if (isMemArg(prev)) {
         if (isNullReg(mem) && mayBeNull(prev)) {
@@ -283,7 +283,7 @@ function pushCallback(env: Env, insn: CallInsn, meta: Meta): void {
   if (insn.imm === 181) {
     const r1 = caller.regs[1]!;
     // bpf_loop: no iteration to simulate when the count is known to be zero.
-    if (r1.type === "SCALAR_VALUE" && r1.b.umax === 0n) return;
+    if (r1.type === "SCALAR_VALUE" && (r1.b.umaxH | r1.b.umaxL) === 0) return;
   }
   if (env.cur.frames.length >= MAX_CALL_FRAMES) env.fail(`the call stack of ${env.cur.frames.length + 1} frames is too deep`, E2BIG);
   const st = copyState(env.cur);

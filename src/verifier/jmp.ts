@@ -7,10 +7,10 @@
  * packet range learned from comparisons against data_end.
  */
 import type { JmpInsn } from "../isa/index.js";
-import { branchTaken, flipOp, ZERO, isConst, isConst32, isZero, refineCond, revOp, umaxNum, type CondOp } from "./bounds.js";
+import { branchTaken, flipOp, isConst, isConst32, isZero, refineCond, revOp, umaxNum, type CondOp } from "./bounds.js";
 import { EACCES, type Env } from "./env.js";
 import { MAX_PACKET_OFF } from "./mem.js";
-import { copyState, curFrame, forEachReg, isPktPointer, isPointer, notNullReg, regWith, scalarReg, withBounds, withIdRange, type Reg, type VState } from "./state.js";
+import { copyState, curFrame, isPktPointer, isPointer, notNullReg, regWith, withBounds, withIdRange, zeroScalar, type Reg, type VState } from "./state.js";
 
 export type JumpOutcome =
   | { readonly kind: "fall" }
@@ -99,15 +99,28 @@ function markPtrOrNull(st: VState, regno: number, isNull: boolean): void {
   const r = regs[regno]!;
   const id = r.id;
   if (r.refObjId && r.refObjId === id && isNull) st.refs = st.refs.filter((x) => x.id !== id);
-  forEachReg(st, (x) => {
-    if (!x.maybeNull || x.id !== id) return undefined;
-    if (isNull) return scalarReg(ZERO);
+  const mark = (x: Reg): Reg => {
+    if (isNull) return zeroScalar();
     if (x.type === "PTR_TO_MAP_VALUE" && x.map?.spec.innerMap !== undefined) {
       return regWith(x, { type: "CONST_PTR_TO_MAP", maybeNull: false, map: { index: -1, name: x.map.spec.innerMap.name, spec: x.map.spec.innerMap }, id: 0 });
     }
     const keepId = x.type === "PTR_TO_MAP_VALUE" && x.map?.spec.spinLockOffset !== undefined;
     return notNullReg(x, keepId ? x.id : 0);
-  });
+  };
+  // forEachReg() unrolled (hot: every NULL check).
+  for (const f of st.frames) {
+    const regs = f.regs;
+    for (let i = 0; i < regs.length; i++) {
+      const x = regs[i]!;
+      if (x.maybeNull && x.id === id) regs[i] = mark(x);
+    }
+    const stack = f.stack;
+    for (let i = 0; i < stack.length; i++) {
+      const sl = stack[i]!;
+      const x = sl.spilled;
+      if (x !== undefined && x.maybeNull && x.id === id) stack[i] = { types: sl.types, spilled: mark(x) };
+    }
+  }
 }
 
 /** find_good_pkt_pointers(). */

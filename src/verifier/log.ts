@@ -11,22 +11,38 @@ import { tnumIsConst, tnumIsUnknown, tnumStr } from "./tnum.js";
 import { isPktPointer, regTypeStr, slotTypesStr, type Frame, type Reg, type VState } from "./state.js";
 
 export class VerifierLog {
-  private buf = "";
+  /**
+   * The text as the chunks written (joined at the end): rewinding then drops whole
+   * chunks and cuts at most one, so writing and rewinding cost the length of the
+   * text involved, not of the whole log (one string would be copied on every rewind).
+   */
+  private chunks: string[] = [];
+  private len = 0;
   constructor(readonly level: 0 | 1 | 2) {}
   get enabled(): boolean {
     return this.level > 0;
   }
   get endPos(): number {
-    return this.buf.length;
+    return this.len;
   }
   write(s: string): void {
-    if (this.level > 0) this.buf += s;
+    if (this.level > 0 && s.length > 0) {
+      this.chunks.push(s);
+      this.len += s.length;
+    }
   }
   reset(pos: number): void {
-    if (this.level > 0 && pos < this.buf.length) this.buf = this.buf.slice(0, pos);
+    if (this.level === 0 || pos >= this.len) return;
+    const chunks = this.chunks;
+    while (chunks.length > 0 && this.len - chunks[chunks.length - 1]!.length >= pos) this.len -= chunks.pop()!.length;
+    if (this.len > pos) {
+      const last = chunks.pop()!;
+      chunks.push(last.slice(0, last.length - (this.len - pos)));
+      this.len = pos;
+    }
   }
   lines(): string[] {
-    const out = this.buf.split("\n");
+    const out = this.chunks.join("").split("\n");
     if (out[out.length - 1] === "") out.pop();
     return out;
   }

@@ -8,10 +8,10 @@
  * check_stack_range_initialized).
  */
 import type { AtomicInsn, LdxInsn, StInsn, StxInsn } from "../isa/index.js";
-import { UNKNOWN, coerceToSize, isConst, isZero, known, signExtend, sminNum, smaxNum, umaxNum, valueSNum, type Bounds } from "./bounds.js";
+import { UNKNOWN, coerceToSize, isConst, isZero, known, knownImm, signExtend, sminNum, smaxNum, umaxNum, valueSNum, type Bounds } from "./bounds.js";
 import { ctxAccess, directPacketAccess } from "./ctx.js";
 import { EACCES, EFAULT, EINVAL, type Env } from "./env.js";
-import { fls64, tnumAdd, tnumConst, tnumIsAligned, tnumStr } from "./tnum.js";
+import { Tnum, fls64, tnumAdd, tnumConstPair, tnumIsAligned, tnumStr } from "./tnum.js";
 import {
   EMPTY_SLOT, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO, constScalar, hasSpill, setSlotByte, slotByte, spillToMisc, isPktPointer, isPointer, ptrTo, regTypeStr, scalarReg, unknownScalar, withRegId,
   type Frame, type Reg, type Slot,
@@ -37,14 +37,19 @@ function updateStackDepth(env: Env, frame: Frame, off: number): void {
 function checkAlignment(env: Env, r: Reg, off: number, size: number, strict: boolean): void {
   if (r.type === "PTR_TO_STACK") strict = true;
   if (!strict || size === 1) return;
+  const b = r.b;
   if (isPktPointer(r)) {
-    const t = tnumAdd(r.b.var, tnumConst(BigInt(2 + r.off + off)));
+    const c = 2 + r.off + off;
+    const t = tnumAdd(new Tnum(b.vh, b.vl, b.mh, b.ml), tnumConstPair(c >> 31, c));
     if (!tnumIsAligned(t, size)) env.fail(`misaligned packet access off 2+${tnumStr(r.b.var)}+${r.off}+${off} size ${size}`, EACCES);
     return;
   }
-  const desc = r.type === "PTR_TO_MAP_VALUE" ? "value " : r.type === "PTR_TO_CTX" ? "context " : r.type === "PTR_TO_STACK" ? "stack " : "";
-  const t = tnumAdd(r.b.var, tnumConst(BigInt(r.off + off)));
-  if (!tnumIsAligned(t, size)) env.fail(`misaligned ${desc}access off ${tnumStr(r.b.var)}+${r.off}+${off} size ${size}`, EACCES);
+  const c = r.off + off;
+  const t = tnumAdd(new Tnum(b.vh, b.vl, b.mh, b.ml), tnumConstPair(c >> 31, c));
+  if (!tnumIsAligned(t, size)) {
+    const desc = r.type === "PTR_TO_MAP_VALUE" ? "value " : r.type === "PTR_TO_CTX" ? "context " : r.type === "PTR_TO_STACK" ? "stack " : "";
+    env.fail(`misaligned ${desc}access off ${tnumStr(r.b.var)}+${r.off}+${off} size ${size}`, EACCES);
+  }
 }
 
 /** __check_mem_access(). */
@@ -120,6 +125,8 @@ function mapAccessType(env: Env, regno: number, r: Reg, off: number, size: numbe
 /** check_packet_access(). */
 export function packetAccess(env: Env, regno: number, r: Reg, off: number, size: number, zeroOk: boolean): void {
   if (r.b.sminH < 0) env.fail(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, EACCES);
+  // In range (the common case): nothing to report.
+  if (r.range >= 0 && (size > 0 || (size === 0 && zeroOk)) && off >= 0 && size <= r.range - off) return;
   try {
     if (r.range < 0) throw new Error("range");
     memAccessOk(env, regno, r, BigInt(off), size, r.range, zeroOk);
@@ -213,7 +220,7 @@ function stackWriteFixed(env: Env, r: Reg, offAbs: number, size: number, valueRe
     return;
   }
   if (value === undefined && aligned && imm !== undefined && env.privileged) {
-    save(constScalar(BigInt(imm)));
+    save(scalarReg(knownImm(imm, true)));
     return;
   }
   if (value !== undefined && spillable(value)) {
