@@ -40,6 +40,9 @@ export const OP_CALL_KFUNC = 0x110;
 export const OP_TRAP_END = 0x111;
 export const OP_TRAP_LDIMM64_HALF = 0x112;
 
+/** Highest constant register index `word` can carry (19 bits). */
+const MAX_CONST_REG = (1 << 19) - 1;
+
 /** Number of real registers; constant registers follow them. */
 export const NUM_REGS = 11;
 
@@ -77,9 +80,19 @@ export function predecode(insns: readonly Insn[]): PredecodedProgram {
   const target = new Int32Array(n).fill(length);
   const consts: Array<[number, number]> = [];
   const bySlot: Array<Insn | undefined> = new Array(length).fill(undefined);
+  // Equal immediates share one constant register: the index must fit the 19 bits it
+  // has in `word`, and a 1M-instruction program can hold that many immediates.
+  const constIndex = new Map<string, number>();
   const konst = (lo: number, hi: number): number => {
-    consts.push([lo, hi]);
-    return NUM_REGS + consts.length - 1;
+    const key = `${lo},${hi}`;
+    let i = constIndex.get(key);
+    if (i === undefined) {
+      consts.push([lo, hi]);
+      i = NUM_REGS + consts.length - 1;
+      if (i > MAX_CONST_REG) throw new RangeError(`more than ${MAX_CONST_REG - NUM_REGS + 1} distinct immediates: the interpreter cannot hold this program (use the JIT)`);
+      constIndex.set(key, i);
+    }
+    return i;
   };
   const konstImm = (v: number): number => konst(v, v >> 31);
   const jumpTo = (pc: number, delta: number): number => {

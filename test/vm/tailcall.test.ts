@@ -79,3 +79,14 @@ test("LD_ABS / LD_IND through the program type's loader; out of bounds ends with
   const res = m.run();
   assert.equal(res.status, "fault");
 });
+
+test("a program with a million immediates runs (constant registers are shared)", () => {
+  const n = 1_000_000;
+  const insns: Insn[] = [{ kind: "alu", pc: 0, op: "mov", alu64: true, dst: 0, src: { kind: "imm", imm: 0 } }];
+  for (let i = 1; i <= n; i++) insns.push({ kind: "alu", pc: i, op: "add", alu64: true, dst: 0, src: { kind: "imm", imm: 1 } });
+  insns.push({ kind: "exit", pc: n + 1 });
+  const m = new Machine(insns, new AddressSpace(), { budget: 2_000_000 });
+  const res = m.run();
+  assert.equal(res.status, "exit");
+  assert.equal(m.getReg(0), 1_000_000n);
+});
