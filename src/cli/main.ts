@@ -108,6 +108,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .option("--dump-map <name...>", "after running: dump these maps")
     .option("--maps <dir>", "load map contents from pins in DIR first")
     .option("--pin-maps <dir>", "pin every map to DIR afterwards (write-then-rename)")
+    .addOption(new Option("--engine <engine>", "interp (the reference interpreter) or jit (eBPF compiled to WebAssembly)").choices(["interp", "jit"]).default("interp"))
     .option("--no-verify", "skip the verifier (the program still runs in checked mode)")
     .option("--unprivileged", "verify as an unprivileged user")
     .option("-j, --json", "JSON output")

@@ -91,6 +91,8 @@ export interface LoadCollectionOptions {
   privileged?: boolean;
   /** Verifier log level for the kept results (0, 1 or 2; a rejection always gets a log). */
   logLevel?: 0 | 1 | 2;
+  /** Engine the programs run on (default the interpreter). Verified programs run on the JIT without per-access checks. */
+  engine?: "interp" | "jit";
 }
 
 /**
@@ -135,7 +137,11 @@ export function loadCollection(rt: Runtime, spec: ObjectSpec, opts: LoadCollecti
         if (!v.accepted) throw v.error ?? new LoadError(`program ${p.name}: rejected by the verifier`);
         verifier.set(p.name, v);
       }
-      programs.set(p.name, rt.loadProgram({ name: p.name, type: p.type, insns: bindReferences(p, spec, maps), license: p.license }));
+      programs.set(p.name, rt.loadProgram({
+        name: p.name, type: p.type, insns: bindReferences(p, spec, maps), license: p.license,
+        ...(opts.engine !== undefined ? { engine: opts.engine } : {}),
+        jitMode: opts.verify !== false ? "verified" : "checked",
+      }));
     }
     // Static initialisers that name programs and maps (prog arrays, map-in-map).
     for (const m of spec.maps) {

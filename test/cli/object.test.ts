@@ -36,6 +36,8 @@ test("prog run prints retval and duration like bpftool, and dumps maps", { skip 
   assert.deepEqual(dump[0]!.formatted.value, { packets: 3, bytes: 1536 });
   const plain = await cli(["prog", "run", obj("csum_pkt"), "--data-in", pkt("tcp64")]);
   assert.match(plain.out, /^Return value: 28552, duration: \d+ns\n$/);
+  const jit = await cli(["prog", "run", obj("csum_pkt"), "--data-in", pkt("udp512"), "--engine", "jit", "--repeat", "10"]);
+  assert.match(jit.out, /^Return value: 1519, duration \(average\): \d+ns\n$/);
 });
 
 test("map updates before a run, pins written with rename and loaded back", { skip }, async () => {

@@ -102,6 +102,7 @@ export interface ProgRunOptions {
   pinMaps?: string;
   maps?: string;
   json?: boolean;
+  engine?: "interp" | "jit";
   /** commander's --no-verify */
   verify?: boolean;
   unprivileged?: boolean;
@@ -113,7 +114,7 @@ export function progRun(file: string, name: string | undefined, o: ProgRunOption
   if (name !== undefined && !spec.programs.some((p) => p.name === name)) {
     throw new CliFailure(`no program '${name}' in ${file}; programs: ${spec.programs.map((p) => p.name).join(", ")}`);
   }
-  const col = loadCollection(rt, spec, { verify: o.verify !== false, privileged: o.unprivileged !== true, ...(name !== undefined ? { programs: [name] } : {}) });
+  const col = loadCollection(rt, spec, { verify: o.verify !== false, privileged: o.unprivileged !== true, ...(o.engine !== undefined ? { engine: o.engine } : {}), ...(name !== undefined ? { programs: [name] } : {}) });
   if (o.maps !== undefined) for (const [n, m] of col.maps) restorePin(m, join(o.maps, n));
   for (const u of o.mapUpdate ?? []) {
     const words = u.trim().split(/\s+/);
