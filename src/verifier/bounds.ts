@@ -35,12 +35,32 @@ const I32_MIN = -0x80000000;
 const I32_MAX = 0x7fffffff;
 
 export class Bounds {
+  // `declare`d, assigned in the constructor (see Tnum): all fields stay small integers.
+  declare readonly vh: number;
+  declare readonly vl: number;
+  declare readonly mh: number;
+  declare readonly ml: number;
+  declare readonly sminH: number;
+  declare readonly sminL: number;
+  declare readonly smaxH: number;
+  declare readonly smaxL: number;
+  declare readonly uminH: number;
+  declare readonly uminL: number;
+  declare readonly umaxH: number;
+  declare readonly umaxL: number;
+  declare readonly smin32: number;
+  declare readonly smax32: number;
+  declare readonly umin32: number;
+  declare readonly umax32: number;
   constructor(
-    readonly vh: number, readonly vl: number, readonly mh: number, readonly ml: number,
-    readonly sminH: number, readonly sminL: number, readonly smaxH: number, readonly smaxL: number,
-    readonly uminH: number, readonly uminL: number, readonly umaxH: number, readonly umaxL: number,
-    readonly smin32: number, readonly smax32: number, readonly umin32: number, readonly umax32: number,
-  ) {}
+    vh: number, vl: number, mh: number, ml: number, sminH: number, sminL: number, smaxH: number, smaxL: number,
+    uminH: number, uminL: number, umaxH: number, umaxL: number, smin32: number, smax32: number, umin32: number, umax32: number,
+  ) {
+    this.vh = vh; this.vl = vl; this.mh = mh; this.ml = ml;
+    this.sminH = sminH; this.sminL = sminL; this.smaxH = smaxH; this.smaxL = smaxL;
+    this.uminH = uminH; this.uminL = uminL; this.umaxH = umaxH; this.umaxL = umaxL;
+    this.smin32 = smin32; this.smax32 = smax32; this.umin32 = umin32; this.umax32 = umax32;
+  }
   get var(): Tnum {
     return new Tnum(this.vh, this.vl, this.mh, this.ml);
   }

@@ -8,13 +8,17 @@
  */
 import { formatXlated } from "../asm/index.js";
 import { HELPER_IDS } from "../helpers/index.js";
-import type { Insn, LdImm64Insn, LdPacketInsn } from "../isa/index.js";
+import type {
+  AluInsn, AtomicInsn, CallInsn, EndianInsn, Insn, JaInsn, JmpInsn, LdImm64Insn, LdPacketInsn, LdxInsn, StInsn, StxInsn,
+} from "../isa/index.js";
 import { checkAlu } from "./alu.js";
 import { checkCondJmp } from "./jmp.js";
 import { checkAtomic, checkLoad, checkStore } from "./mem.js";
 import { checkHelperCall, checkLocalCall, checkResourceLeak, funcExit } from "./call.js";
 import { checkReturnCode } from "./retval.js";
-import { E2BIG, EACCES, EINVAL, type Env } from "./env.js";
+import {
+  E2BIG, EACCES, EINVAL, K_ALU, K_ATOMIC, K_CALL, K_CALLX, K_END, K_JA, K_JMP, K_LD_ABS, K_LD_IMM64, K_LD_IND, K_LDX, K_ST, K_STX, type Env,
+} from "./env.js";
 import { Explored, pathDone, type ExploredStats } from "./states.js";
 import { BPF_COMPLEXITY_LIMIT_INSNS, checkMaxStackDepth, type Cfg } from "./structure.js";
 import { alignment, stateStr } from "./log.js";
@@ -137,9 +141,11 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
     doPrintState = true;
     return true;
   };
+  const bySlot = env.bySlot;
+  const code = env.code;
   for (;;) {
     const idx = env.insnIdx;
-    const insn = env.bySlot[idx];
+    const insn = bySlot[idx];
     if (insn === undefined) env.fail(`invalid insn idx ${idx} insn_cnt ${env.len}`, EINVAL);
     stats.processed++;
     stats.insnProcessed = stats.processed;
@@ -167,61 +173,62 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
       env.prevLogPos = env.log.endPos;
     }
     env.prevInsnIdx = idx;
-    switch (insn.kind) {
-      case "alu":
-      case "end":
-        checkAlu(env, insn);
+    // The kind from env.code (a megamorphic load on the instruction object otherwise).
+    switch (code[idx]) {
+      case K_ALU:
+      case K_END:
+        checkAlu(env, insn as AluInsn | EndianInsn);
         env.insnIdx = idx + 1;
         break;
-      case "ldx":
-        checkLoad(env, insn);
+      case K_LDX:
+        checkLoad(env, insn as LdxInsn);
         env.insnIdx = idx + 1;
         break;
-      case "st":
-      case "stx":
-        checkStore(env, insn);
+      case K_ST:
+      case K_STX:
+        checkStore(env, insn as StInsn | StxInsn);
         env.insnIdx = idx + 1;
         break;
-      case "atomic":
-        checkAtomic(env, insn);
+      case K_ATOMIC:
+        checkAtomic(env, insn as AtomicInsn);
         env.insnIdx = idx + 1;
         break;
-      case "ld_imm64":
-        checkLdImm64(env, insn);
+      case K_LD_IMM64:
+        checkLdImm64(env, insn as LdImm64Insn);
         env.insnIdx = idx + 2;
         break;
-      case "ld_abs":
-      case "ld_ind":
-        checkLdAbs(env, insn);
+      case K_LD_ABS:
+      case K_LD_IND:
+        checkLdAbs(env, insn as LdPacketInsn);
         env.insnIdx = idx + 1;
         break;
-      case "ja":
+      case K_JA:
         stats.jmpsProcessed++;
-        env.insnIdx = idx + 1 + insn.off;
+        env.insnIdx = idx + 1 + (insn as JaInsn).off;
         break;
-      case "jmp": {
+      case K_JMP: {
         stats.jmpsProcessed++;
-        const out = checkCondJmp(env, insn);
-        const target = idx + 1 + insn.off;
+        const out = checkCondJmp(env, insn as JmpInsn);
+        const target = idx + 1 + (insn as JmpInsn).off;
         if (out.kind === "both") env.push(out.other, target, idx);
         if (level > 0) printInsnState(env);
         env.insnIdx = out.kind === "taken" ? target : idx + 1;
         break;
       }
-      case "call":
+      case K_CALL: {
         stats.jmpsProcessed++;
-        if (insn.target === "local") env.insnIdx = checkLocalCall(env, insn);
-        else if (insn.target === "helper") {
-          env.insnIdx = checkHelperCall(env, insn).next;
-          if (insn.imm === 12 && env.cur.frames.length === 1) {
-            // bpf_tail_call returns only when it fails; the program goes on.
-          }
-        } else env.fail("calling kernel functions is not supported", EINVAL);
+        const call = insn as CallInsn;
+        // bpf_tail_call returns only when it fails; the program goes on.
+        if (call.target === "local") env.insnIdx = checkLocalCall(env, call);
+        else if (call.target === "helper") env.insnIdx = checkHelperCall(env, call).next;
+        else env.fail("calling kernel functions is not supported", EINVAL);
         break;
-      case "callx":
+      }
+      case K_CALLX:
         env.fail("unknown opcode 8d", EINVAL);
         break;
-      case "exit": {
+      default: {
+        // K_EXIT
         stats.jmpsProcessed++;
         if (env.cur.frames.length > 1) {
           env.insnIdx = funcExit(env);

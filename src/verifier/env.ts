@@ -35,6 +35,45 @@ export interface MapEntry {
   readonly frozenValue?: Uint8Array;
 }
 
+/**
+ * Instruction kinds as small integers (Env.code): the instruction objects come in a
+ * dozen shapes, so reading `kind` from them is a megamorphic property load; the walk
+ * and the structure checks read these codes instead.
+ */
+export const K_NONE = 0; // second slot of ld_imm64, or past the end
+export const K_ALU = 1;
+export const K_END = 2;
+export const K_LDX = 3;
+export const K_ST = 4;
+export const K_STX = 5;
+export const K_ATOMIC = 6;
+export const K_LD_IMM64 = 7;
+export const K_LD_ABS = 8;
+export const K_LD_IND = 9;
+export const K_JA = 10;
+export const K_JMP = 11;
+export const K_CALL = 12;
+export const K_CALLX = 13;
+export const K_EXIT = 14;
+function kindCode(kind: Insn["kind"]): number {
+  switch (kind) {
+    case "alu": return K_ALU;
+    case "jmp": return K_JMP;
+    case "ldx": return K_LDX;
+    case "stx": return K_STX;
+    case "ja": return K_JA;
+    case "call": return K_CALL;
+    case "exit": return K_EXIT;
+    case "ld_imm64": return K_LD_IMM64;
+    case "st": return K_ST;
+    case "end": return K_END;
+    case "atomic": return K_ATOMIC;
+    case "ld_abs": return K_LD_ABS;
+    case "ld_ind": return K_LD_IND;
+    case "callx": return K_CALLX;
+  }
+}
+
 export interface Subprog {
   readonly start: number;
   /** Exclusive end slot. */
@@ -59,6 +98,10 @@ export class Env {
   readonly insns: readonly Insn[];
   /** Instruction at each slot (undefined for ld_imm64's second half). */
   readonly bySlot: ReadonlyArray<Insn | undefined>;
+  /** Kind of the instruction at each slot (K_ALU ...; K_NONE where bySlot is undefined). */
+  readonly code: readonly number[];
+  /** Slot of each instruction of `insns`. */
+  readonly pcOf: readonly number[];
   readonly len: number;
   readonly progType: ProgramTypeName;
   readonly privileged: boolean;
@@ -82,16 +125,34 @@ export class Env {
   /** Queues a state to explore later from `insn` (push_stack); set by the driver. */
   push: (st: VState, insn: number, prevInsn: number) => void = () => undefined;
   /** The scalar register of each ALU/JMP instruction's immediate operand, made once (immReg). */
-  private readonly imms: Array<Reg | undefined>;
+  private readonly imms: Array<Reg | undefined> = [];
   /** Number of possible CPUs (nr_cpu_ids), for bpf_get_smp_processor_id()'s range. */
   nrCpus = 2;
   constructor(o: EnvOptions) {
     this.insns = o.insns;
+    // One pass over the instruction objects (each property read of theirs is a
+    // megamorphic load); everything else works from these arrays.
+    const n = o.insns.length;
+    const pcOf = new Array<number>(n);
+    const codes = new Array<number>(n);
     let len = 0;
-    for (const i of o.insns) len = Math.max(len, i.pc + (i.kind === "ld_imm64" ? 2 : 1));
+    for (let k = 0; k < n; k++) {
+      const i = o.insns[k]!;
+      const pc = i.pc;
+      const c = kindCode(i.kind);
+      pcOf[k] = pc;
+      codes[k] = c;
+      len = Math.max(len, pc + (c === K_LD_IMM64 ? 2 : 1));
+    }
     const by: Array<Insn | undefined> = new Array(len).fill(undefined);
-    for (const i of o.insns) by[i.pc] = i;
+    const code: number[] = new Array<number>(len).fill(K_NONE);
+    for (let k = 0; k < n; k++) {
+      by[pcOf[k]!] = o.insns[k];
+      code[pcOf[k]!] = codes[k]!;
+    }
     this.bySlot = by;
+    this.code = code;
+    this.pcOf = pcOf;
     this.len = len;
     this.progType = o.progType;
     this.privileged = o.privileged;
@@ -101,7 +162,6 @@ export class Env {
     this.attach = o.expectedAttachType;
     this.gpl = o.gpl;
     this.lineInfo = o.lineInfo;
-    this.imms = new Array<Reg | undefined>(len).fill(undefined);
   }
 
   /** The known scalar of the immediate at `pc`: sign-extended to 64 bits, or zero-extended (32-bit ALU). */

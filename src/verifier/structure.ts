@@ -7,22 +7,32 @@
  * registers each instruction may read before they are written), and after the walk
  * check_max_stack_depth() (the combined stack of any call chain <= 512 bytes).
  */
-import type { Insn } from "../isa/index.js";
-import { E2BIG, EACCES, EINVAL, type Env, type Subprog } from "./env.js";
+import type {
+  AluInsn, AtomicInsn, CallInsn, CallxInsn, EndianInsn, Insn, JaInsn, JmpInsn, LdImm64Insn, LdPacketInsn, LdxInsn, StInsn, StxInsn,
+} from "../isa/index.js";
+import {
+  E2BIG, EACCES, EINVAL, K_ALU, K_ATOMIC, K_CALL, K_CALLX, K_END, K_EXIT, K_JA, K_JMP, K_LD_ABS, K_LD_IMM64, K_LD_IND, K_LDX, K_NONE,
+  K_ST, K_STX, type Env, type Subprog,
+} from "./env.js";
 import { helperProto } from "./helpers-table.js";
 
 export const BPF_MAXINSNS = 4096;
 export const BPF_COMPLEXITY_LIMIT_INSNS = 1_000_000;
 
+/**
+ * The arrays are plain arrays of small integers: a typed array over a few hundred
+ * bytes costs an ArrayBuffer allocation, which outweighs the whole check of a small
+ * program.
+ */
 export interface Cfg {
-  /** State checks happen here (is_prune_point()). */
-  readonly prune: Uint8Array;
-  /** A new state is always recorded here (is_force_checkpoint()). */
-  readonly force: Uint8Array;
+  /** State checks happen here (is_prune_point()): 1 or 0. */
+  readonly prune: number[];
+  /** A new state is always recorded here (is_force_checkpoint()): 1 or 0. */
+  readonly force: number[];
   /** Registers live before each instruction (bit i = Ri). */
-  readonly liveBefore: Uint16Array;
-  /** Helper calls that take a callback (bpf_loop, for_each_map_elem). */
-  readonly callsCallback: Uint8Array;
+  readonly liveBefore: number[];
+  /** Helper calls that take a callback (bpf_loop, for_each_map_elem): 1 or 0. */
+  readonly callsCallback: number[];
   /** subprogram index -> subprogram indexes it calls (bpf-to-bpf and callbacks). */
   readonly callees: ReadonlyArray<ReadonlySet<number>>;
 }
@@ -31,32 +41,40 @@ const LOOP_CB_HELPERS = new Set([164, 181]);
 
 /** add_subprog_and_kfunc() + check_subprogs(). */
 function findSubprogs(env: Env): Subprog[] {
-  const starts = new Set<number>([0]);
-  for (const insn of env.insns) {
+  let starts: Set<number> | undefined;
+  const code = env.code;
+  const pcOf = env.pcOf;
+  for (let k = 0; k < pcOf.length; k++) {
+    const pc = pcOf[k]!;
+    const c = code[pc]!;
+    if (c !== K_CALL && c !== K_LD_IMM64 && c !== K_CALLX) continue;
+    const insn = env.insns[k]!;
     let target: number | undefined;
-    if (insn.kind === "call" && insn.target === "local") target = insn.pc + 1 + insn.imm;
-    else if (insn.kind === "ld_imm64" && insn.pseudo === "func") target = insn.pc + 1 + insn.imm;
+    if (insn.kind === "call" && insn.target === "local") target = pc + 1 + insn.imm;
+    else if (insn.kind === "ld_imm64" && insn.pseudo === "func") target = pc + 1 + insn.imm;
     else if (insn.kind === "call" && insn.target === "kfunc") env.fail("calling kernel functions is not supported", EINVAL);
     else if (insn.kind === "callx") env.fail("unknown opcode 8d", EINVAL);
     else if (insn.kind === "ld_imm64" && insn.pseudo === "btf_id") env.fail("ldimm64 of BTF ids (ksym) is not supported", EINVAL);
     if (target === undefined) continue;
     if (!env.privileged) env.fail("loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN", 1);
     if (target < 0 || target >= env.len || env.bySlot[target] === undefined) env.fail("call to invalid destination", EINVAL);
-    starts.add(target);
+    (starts ??= new Set<number>([0])).add(target);
   }
-  const sorted = starts.size === 1 ? [0] : [...starts].sort((a, b) => a - b);
+  const sorted = starts === undefined ? [0] : [...starts].sort((a, b) => a - b);
   const subs: Subprog[] = sorted.map((start, i) => ({ start, end: sorted[i + 1] ?? env.len, stackDepth: 0, hasTailCall: false }));
   for (const sp of subs) {
     for (let pc = sp.start; pc < sp.end; pc++) {
-      const insn = env.bySlot[pc];
-      if (insn === undefined) continue;
-      if (insn.kind === "call" && insn.target === "helper" && insn.imm === 12) sp.hasTailCall = true;
-      if (insn.kind === "jmp" || insn.kind === "ja") {
-        const off = pc + 1 + insn.off;
+      const c = code[pc]!;
+      if (c === K_NONE) continue;
+      if (c === K_CALL) {
+        const insn = env.bySlot[pc] as CallInsn;
+        if (insn.target === "helper" && insn.imm === 12) sp.hasTailCall = true;
+      } else if (c === K_JMP || c === K_JA) {
+        const off = pc + 1 + (env.bySlot[pc] as JmpInsn | JaInsn).off;
         if (off < sp.start || off >= sp.end) env.fail(`jump out of range from insn ${pc} to ${off}`, EINVAL);
       }
-      const last = insn.kind === "ld_imm64" ? pc + 1 : pc;
-      if (last === sp.end - 1 && insn.kind !== "exit" && insn.kind !== "ja") env.fail("last insn is not an exit or jmp", EINVAL);
+      const last = c === K_LD_IMM64 ? pc + 1 : pc;
+      if (last === sp.end - 1 && c !== K_EXIT && c !== K_JA) env.fail("last insn is not an exit or jmp", EINVAL);
     }
   }
   return subs;
@@ -65,23 +83,31 @@ function findSubprogs(env: Env): Subprog[] {
 /** Registers an instruction reads (low 16 bits) and writes (high 16 bits). */
 const ud = (use: number, def: number): number => use | (def << 16);
 
-function useDef(insn: Insn): number {
+function useDef(x: Insn, code: number): number {
   const b = (r: number): number => 1 << r;
-  switch (insn.kind) {
-    case "alu": {
+  switch (code) {
+    case K_ALU: {
+      const insn = x as AluInsn;
       const src = insn.src.kind === "reg" ? b(insn.src.reg) : 0;
       const dstUse = insn.op === "mov" || insn.op === "movsx" ? 0 : b(insn.dst);
       return ud(src | dstUse, b(insn.dst));
     }
-    case "end":
+    case K_END: {
+      const insn = x as EndianInsn;
       return ud(b(insn.dst), b(insn.dst));
-    case "ldx":
+    }
+    case K_LDX: {
+      const insn = x as LdxInsn;
       return ud(b(insn.src), b(insn.dst));
-    case "st":
-      return ud(b(insn.dst), 0);
-    case "stx":
+    }
+    case K_ST:
+      return ud(b((x as StInsn).dst), 0);
+    case K_STX: {
+      const insn = x as StxInsn;
       return ud(b(insn.dst) | b(insn.src), 0);
-    case "atomic": {
+    }
+    case K_ATOMIC: {
+      const insn = x as AtomicInsn;
       let use = b(insn.dst) | b(insn.src);
       let def = 0;
       if (insn.op === "cmpxchg") {
@@ -90,16 +116,20 @@ function useDef(insn: Insn): number {
       } else if (insn.fetch) def = b(insn.src);
       return ud(use, def);
     }
-    case "ld_imm64":
-      return ud(0, b(insn.dst));
-    case "ld_abs":
-    case "ld_ind":
-      return ud(b(6) | (insn.kind === "ld_ind" ? b(insn.src) : 0), 0x3f);
-    case "jmp":
+    case K_LD_IMM64:
+      return ud(0, b((x as LdImm64Insn).dst));
+    case K_LD_ABS:
+      return ud(b(6), 0x3f);
+    case K_LD_IND:
+      return ud(b(6) | b((x as LdPacketInsn).src), 0x3f);
+    case K_JMP: {
+      const insn = x as JmpInsn;
       return ud(b(insn.dst) | (insn.src.kind === "reg" ? b(insn.src.reg) : 0), 0);
-    case "ja":
+    }
+    case K_JA:
       return ud(0, 0);
-    case "call": {
+    case K_CALL: {
+      const insn = x as CallInsn;
       if (insn.target === "helper") {
         const p = helperProto(insn.imm);
         const n = p === undefined ? 5 : p.args.length;
@@ -109,9 +139,9 @@ function useDef(insn: Insn): number {
       }
       return ud(0x3e, 0x3f);
     }
-    case "callx":
-      return ud(0x3e | b(insn.reg), 0x3f);
-    case "exit":
+    case K_CALLX:
+      return ud(0x3e | b((x as CallxInsn).reg), 0x3f);
+    default:
       return ud(b(0), 0);
   }
 }
@@ -151,14 +181,11 @@ export function checkStructure(env: Env): Cfg {
   const limit = env.privileged ? BPF_COMPLEXITY_LIMIT_INSNS : BPF_MAXINSNS;
   if (n > limit) env.fail(`program of ${n} insns is too large (limit ${limit})`, E2BIG);
   env.subprogs = findSubprogs(env);
-  // The arrays the walk keeps share one buffer (typed arrays over a few hundred bytes
-  // are costly to allocate one by one); the temporaries are reused scratch.
-  const m = n + 1;
-  const kept = new ArrayBuffer(5 * m + (m & 1));
-  const liveBefore = new Uint16Array(kept, 0, m);
-  const prune = new Uint8Array(kept, 2 * m + (m & 1), m);
-  const force = new Uint8Array(kept, 3 * m + (m & 1), m);
-  const callsCallback = new Uint8Array(kept, 4 * m + (m & 1), m);
+  // The arrays the walk keeps are plain arrays (see Cfg); the temporaries are reused scratch.
+  const liveBefore = new Array<number>(n + 1).fill(0);
+  const prune = new Array<number>(n + 1).fill(0);
+  const force = new Array<number>(n + 1).fill(0);
+  const callsCallback = new Array<number>(n + 1).fill(0);
   const w = scratch(n);
   // Successors of each instruction (fall-through, branch; -1 for none) and, for the
   // DFS, its out-edges in visiting order: up to 3 (call/func target, fall, branch),
@@ -170,32 +197,43 @@ export function checkStructure(env: Env): Cfg {
   const branchBits = w.branchBits;
   fallOf.fill(-1, 0, n);
   branchOf.fill(-1, 0, n);
-  for (const insn of env.insns) {
-    const t = insn.pc;
+  const code = env.code;
+  const pcOf = env.pcOf;
+  for (let j = 0; j < pcOf.length; j++) {
+    const t = pcOf[j]!;
+    const c = code[t]!;
     let k = 0;
     let bits = 0;
-    switch (insn.kind) {
-      case "exit":
+    switch (c) {
+      case K_EXIT:
         break;
-      case "ja":
-        branchOf[t] = t + 1 + insn.off;
+      case K_JA:
+        branchOf[t] = t + 1 + (env.insns[j] as JaInsn).off;
         break;
-      case "jmp":
+      case K_JMP:
         fallOf[t] = t + 1;
-        branchOf[t] = t + 1 + insn.off;
+        branchOf[t] = t + 1 + (env.insns[j] as JmpInsn).off;
         break;
-      case "ld_imm64":
+      case K_LD_IMM64: {
         fallOf[t] = t + 2;
+        const insn = env.insns[j] as LdImm64Insn;
+        if (insn.pseudo === "func") {
+          edges[3 * t + k] = t + 1 + insn.imm;
+          bits |= 1 << k++;
+        }
         break;
+      }
+      case K_CALL: {
+        fallOf[t] = t + 1;
+        const insn = env.insns[j] as CallInsn;
+        if (insn.target === "local") {
+          edges[3 * t + k] = t + 1 + insn.imm;
+          bits |= 1 << k++;
+        }
+        break;
+      }
       default:
         fallOf[t] = t + 1;
-    }
-    if (insn.kind === "call" && insn.target === "local") {
-      edges[3 * t + k] = t + 1 + insn.imm;
-      bits |= 1 << k++;
-    } else if (insn.kind === "ld_imm64" && insn.pseudo === "func") {
-      edges[3 * t + k] = t + 1 + insn.imm;
-      bits |= 1 << k++;
     }
     if (fallOf[t]! >= 0) edges[3 * t + k++] = fallOf[t]!;
     if (branchOf[t]! >= 0) {
@@ -207,9 +245,10 @@ export function checkStructure(env: Env): Cfg {
   }
   /** Prune points an instruction makes when the DFS discovers it. */
   const discover = (t: number): void => {
-    const insn = env.bySlot[t]!;
-    if (insn.kind === "jmp") prune[t] = 1;
-    else if (insn.kind === "call") {
+    const c = code[t]!;
+    if (c === K_JMP) prune[t] = 1;
+    else if (c === K_CALL) {
+      const insn = env.bySlot[t] as CallInsn;
       prune[t + 1] = 1;
       if (insn.target === "local") prune[t] = 1;
       else if (LOOP_CB_HELPERS.has(insn.imm)) {
@@ -217,7 +256,7 @@ export function checkStructure(env: Env): Cfg {
         force[t] = 1;
         callsCallback[t] = 1;
       }
-    } else if (insn.kind === "ld_imm64" && insn.pseudo === "func") prune[t] = 1;
+    } else if (c === K_LD_IMM64 && (env.bySlot[t] as LdImm64Insn).pseudo === "func") prune[t] = 1;
   };
   // Iterative DFS: 0 unvisited, 1 discovered (on the stack), 2 explored.
   const state = w.state;
@@ -263,7 +302,7 @@ export function checkStructure(env: Env): Cfg {
     }
   }
   for (let i = 0; i < n; i++) {
-    if (env.bySlot[i] === undefined) continue;
+    if (code[i] === K_NONE) continue;
     if (state[i] !== 2) env.fail(`unreachable insn ${i}`, EINVAL);
   }
   // Liveness: backward data flow to a fixed point.
@@ -272,11 +311,11 @@ export function checkStructure(env: Env): Cfg {
   const order = w.order;
   const nInsns = env.insns.length;
   for (let k = 0; k < nInsns; k++) {
-    const insn = env.insns[k]!;
-    const x = useDef(insn);
-    useOf[insn.pc] = x & 0xffff;
-    defOf[insn.pc] = x >>> 16;
-    order[k] = insn.pc;
+    const pc = pcOf[k]!;
+    const x = useDef(env.insns[k]!, code[pc]!);
+    useOf[pc] = x & 0xffff;
+    defOf[pc] = x >>> 16;
+    order[k] = pc;
   }
   let changed = true;
   while (changed) {
@@ -297,11 +336,15 @@ export function checkStructure(env: Env): Cfg {
   }
   const callees: Array<Set<number>> = env.subprogs.map(() => new Set<number>());
   const subIndex = (pc: number): number => env.subprogs.findIndex((s) => pc >= s.start && pc < s.end);
-  for (const insn of env.insns) {
+  for (let k = 0; k < nInsns; k++) {
+    const pc = pcOf[k]!;
+    const c = code[pc]!;
+    if (c !== K_CALL && c !== K_LD_IMM64) continue;
+    const insn = env.insns[k]!;
     let target: number | undefined;
-    if (insn.kind === "call" && insn.target === "local") target = insn.pc + 1 + insn.imm;
-    if (insn.kind === "ld_imm64" && insn.pseudo === "func") target = insn.pc + 1 + insn.imm;
-    if (target !== undefined) callees[subIndex(insn.pc)]!.add(subIndex(target));
+    if (insn.kind === "call" && insn.target === "local") target = pc + 1 + insn.imm;
+    if (insn.kind === "ld_imm64" && insn.pseudo === "func") target = pc + 1 + insn.imm;
+    if (target !== undefined) callees[subIndex(pc)]!.add(subIndex(target));
   }
   return { prune, force, liveBefore, callsCallback, callees };
 }

@@ -11,14 +11,20 @@
  */
 
 export class Tnum {
-  constructor(
-    /** value, high and low 32 bits (int32 bit patterns) */
-    readonly vh: number,
-    readonly vl: number,
-    /** mask, high and low 32 bits (int32 bit patterns) */
-    readonly mh: number,
-    readonly ml: number,
-  ) {}
+  // `declare`d, assigned in the constructor: class field declarations would first
+  // define each field as undefined, and V8 would then not keep them as small integers.
+  /** value, high and low 32 bits (int32 bit patterns) */
+  declare readonly vh: number;
+  declare readonly vl: number;
+  /** mask, high and low 32 bits (int32 bit patterns) */
+  declare readonly mh: number;
+  declare readonly ml: number;
+  constructor(vh: number, vl: number, mh: number, ml: number) {
+    this.vh = vh;
+    this.vl = vl;
+    this.mh = mh;
+    this.ml = ml;
+  }
   /** The known-one bits, as an unsigned 64-bit bigint. */
   get value(): bigint {
     return pairToBig(this.vh, this.vl);
