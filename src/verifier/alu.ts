@@ -200,7 +200,9 @@ function adjustPtr(env: Env, insn: AluInsn, dstno: number, ptr: Reg, off: Reg, r
   switch (insn.op) {
     case "add": {
       if (offKnown && svSmall && s32fits(ptr.off + sv)) {
-        res = withOff(ptr, ptr.off + sv);
+        // | 0: an int32 (s32fits), kept a small integer (a Reg field holding a heap
+        // number would change every register's hidden class).
+        res = withOff(ptr, (ptr.off + sv) | 0);
         break;
       }
       res = withBounds(ptr, ptrAddSub(pb, ob, false));
@@ -211,7 +213,7 @@ function adjustPtr(env: Env, insn: AluInsn, dstno: number, ptr: Reg, off: Reg, r
       if (reversed) env.fail(`R${dstno} tried to subtract pointer from scalar`, EACCES);
       if (ptr.type === "PTR_TO_STACK") env.fail(`R${dstno} subtraction from stack pointer prohibited`, EACCES);
       if (offKnown && svSmall && s32fits(ptr.off - sv)) {
-        res = withOff(ptr, ptr.off - sv);
+        res = withOff(ptr, (ptr.off - sv) | 0);
         break;
       }
       res = withBounds(ptr, ptrAddSub(pb, ob, true));

@@ -128,7 +128,7 @@ function findGoodPkt(st: VState, dst: Reg, rightOpen: boolean): void {
   if (dst.off < 0 || (dst.off === 0 && rightOpen)) return;
   const umax = umaxNum(dst.b);
   if (umax > MAX_PACKET_OFF || umax + dst.off > MAX_PACKET_OFF) return;
-  const newRange = dst.off + (rightOpen ? 1 : 0);
+  const newRange = (dst.off + (rightOpen ? 1 : 0)) | 0;
   // forEachReg() unrolled (hot: every packet bounds check).
   const type = dst.type;
   const id = dst.id;

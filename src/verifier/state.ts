@@ -66,7 +66,10 @@ export interface Reg {
 
 /**
  * Every Reg is built here, with its fields in one order, so that all registers share
- * one object shape (monomorphic property access in the hot paths).
+ * one object shape (monomorphic property access in the hot paths). The numeric fields
+ * must be small integers (int32), never heap numbers from double arithmetic: one heap
+ * number would give the fields a double representation, deprecate the shape, and
+ * leave already-optimised code building registers of the deprecated shape.
  */
 export function mkReg(
   type: RegType, maybeNull: boolean, ringbuf: boolean, rdonly: boolean, off: number, b: Bounds, id: number, refObjId: number,
