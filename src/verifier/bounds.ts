@@ -963,12 +963,20 @@ export function ptrAddSub(pb: Bounds, ob: Bounds, sub: boolean): Bounds {
   return store(d);
 }
 
+let ptrIn: Bounds | undefined;
+let ptrOut: Bounds | undefined;
+
 /** Pointers carry no 32-bit bounds: b with unbounded 32-bit ranges, synced. */
 export function ptrBounds(b: Bounds): Bounds {
+  // Bounds are immutable: the last answer is reused for the same object (a pointer
+  // moved by constants keeps its variable part, usually the same Bounds).
+  if (b === ptrIn) return ptrOut!;
   const d = load(W1, b);
   mark32Unbounded(d);
   syncW(d);
-  return store(d);
+  ptrIn = b;
+  ptrOut = store(d);
+  return ptrOut;
 }
 
 // ---- branches ------------------------------------------------------------------------

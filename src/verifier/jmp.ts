@@ -18,6 +18,9 @@ export type JumpOutcome =
   /** Both: the current state continues with the fall-through; `other` is the jump's state. */
   | { readonly kind: "both"; readonly other: VState };
 
+const TAKEN: JumpOutcome = { kind: "taken" };
+const FALL: JumpOutcome = { kind: "fall" };
+
 const AT_PKT_END = -1;
 const BEYOND_PKT_END = -2;
 
@@ -221,8 +224,8 @@ export function checkCondJmp(env: Env, insn: JmpInsn): JumpOutcome {
   const dst = env.readReg(insn.dst);
   const jmp32 = insn.jmp32;
   const pred = isBranchTaken(dst, src, op, jmp32);
-  if (pred === 1) return { kind: "taken" };
-  if (pred === 0) return { kind: "fall" };
+  if (pred === 1) return TAKEN;
+  if (pred === 0) return FALL;
   const thisB = env.cur;
   const other = copyState(thisB);
   const tRegs = curFrame(thisB).regs;

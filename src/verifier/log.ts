@@ -10,12 +10,17 @@ import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from "./bounds.j
 import { tnumIsConst, tnumIsUnknown, tnumStr } from "./tnum.js";
 import { isPktPointer, regTypeStr, slotTypesStr, type Frame, type Reg, type VState } from "./state.js";
 
+const BLOCK = 1024;
+
 export class VerifierLog {
   /**
-   * The text as the chunks written (joined at the end): rewinding then drops whole
-   * chunks and cuts at most one, so writing and rewinding cost the length of the
-   * text involved, not of the whole log (one string would be copied on every rewind).
+   * The text as the chunks written, the older ones joined into blocks of
+   * BLOCK chunks: rewinding drops whole chunks (or blocks) and cuts at most one, so
+   * writing and rewinding cost the length of the text involved, not of the whole log
+   * (one string would be copied on every rewind), and the collector sees a few large
+   * strings rather than one small string per write.
    */
+  private blocks: string[] = [];
   private chunks: string[] = [];
   private len = 0;
   constructor(readonly level: 0 | 1 | 2) {}
@@ -29,20 +34,26 @@ export class VerifierLog {
     if (this.level > 0 && s.length > 0) {
       this.chunks.push(s);
       this.len += s.length;
+      if (this.chunks.length >= BLOCK) {
+        this.blocks.push(this.chunks.join(""));
+        this.chunks = [];
+      }
     }
   }
   reset(pos: number): void {
     if (this.level === 0 || pos >= this.len) return;
-    const chunks = this.chunks;
-    while (chunks.length > 0 && this.len - chunks[chunks.length - 1]!.length >= pos) this.len -= chunks.pop()!.length;
-    if (this.len > pos) {
-      const last = chunks.pop()!;
-      chunks.push(last.slice(0, last.length - (this.len - pos)));
-      this.len = pos;
+    for (const list of [this.chunks, this.blocks]) {
+      while (list.length > 0 && this.len - list[list.length - 1]!.length >= pos) this.len -= list.pop()!.length;
+      if (this.len > pos && list.length > 0) {
+        const last = list.pop()!;
+        list.push(last.slice(0, last.length - (this.len - pos)));
+        this.len = pos;
+      }
+      if (this.len <= pos) return;
     }
   }
   lines(): string[] {
-    const out = this.chunks.join("").split("\n");
+    const out = (this.blocks.join("") + this.chunks.join("")).split("\n");
     if (out[out.length - 1] === "") out.pop();
     return out;
   }

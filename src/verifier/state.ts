@@ -222,7 +222,7 @@ export interface Checkpoint {
   hit: number;
   miss: number;
   /** Dropped from its list while still in progress: freed (for peak_states) when its branches reach 0. */
-  evicted?: boolean;
+  evicted: boolean;
 }
 
 export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1]!;

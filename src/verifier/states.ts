@@ -208,7 +208,9 @@ export class Explored {
     let list = this.lists[insn];
     if (list === undefined) this.lists[insn] = list = [];
     let count = 0;
-    for (let i = 0; i < list.length; i++) {
+    // The list is stored oldest first (new states are pushed); the kernel's list, newest
+    // first, is this one backwards.
+    for (let i = list.length - 1; i >= 0; i--) {
       const sl = list[i]!;
       count++;
       if (sl.branches > 0) {
@@ -233,8 +235,9 @@ export class Explored {
       if (addNew) sl.miss++;
       const nMiss = forceNew && sl.branches > 0 ? 64 : 3;
       if (sl.miss > sl.hit * nMiss + nMiss) {
-        list.splice(i, 1);
-        i--;
+        // Remove list[i] (the entries after it are the newer ones, already visited).
+        for (let j = i; j < list.length - 1; j++) list[j] = list[j + 1]!;
+        list.length--;
         if (sl.branches === 0) st.liveStates--;
         else sl.evicted = true;
       }
@@ -247,10 +250,10 @@ export class Explored {
     if (st.liveStates > st.peakStates) st.peakStates = st.liveStates;
     st.prevJmpsProcessed = st.jmpsProcessed;
     st.prevInsnProcessed = st.insnProcessed;
-    const cp: Checkpoint = { state: copyState(cur), insn, branches: 1, hit: 0, miss: 0 };
+    const cp: Checkpoint = { state: copyState(cur), insn, branches: 1, hit: 0, miss: 0, evicted: false };
     cp.state.parent = cur.parent;
     cur.parent = cp;
-    list.unshift(cp);
+    list.push(cp);
     return false;
   }
 }
