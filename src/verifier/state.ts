@@ -204,7 +204,8 @@ export interface RefState {
 
 export interface VState {
   frames: Frame[];
-  refs: RefState[];
+  /** Acquired references; replaced, never changed in place (copies of the state share it). */
+  refs: readonly RefState[];
   /** Held bpf_spin_lock: the id of the map value pointer it was taken through. */
   lock: { readonly id: number; readonly map: number } | undefined;
   /** Checkpoint this path descends from (the kernel's parent chain). */
@@ -232,7 +233,8 @@ export function copyFrame(f: Frame): Frame {
 }
 
 export function copyState(s: VState): VState {
-  return { frames: s.frames.map(copyFrame), refs: s.refs.slice(), lock: s.lock, parent: s.parent, unroll: s.unroll };
+  // refs is never changed in place (acquire and release replace the array), so copies share it.
+  return { frames: s.frames.map(copyFrame), refs: s.refs, lock: s.lock, parent: s.parent, unroll: s.unroll };
 }
 
 export function newFrame(frameno: number, callsite: number, subprogStart: number, inCallback = false, callbackCall = -1): Frame {
