@@ -10,6 +10,13 @@
  *   states.ts            state equivalence and pruning
  *   driver.ts log.ts     the walk (do_check) and the kernel-format log
  *
+ * Speed (npm run bench:verifier: within 2x of the kernel on the bench objects): the
+ * value domains run on int32 pairs, not bigints (test/verifier/reference/ keeps the
+ * bigint transcription, and reference.test.ts checks both agree exactly); registers
+ * are immutable objects of one shape (state.ts mkReg; their numeric fields must stay
+ * int32, or V8 deprecates the shape); the walk reads per-slot kind codes rather than
+ * the instruction objects' kinds; nothing is formatted for the log at level 0.
+ *
  * What it leaves out, for now (the kernel has them):
  *  - precision tracking: every scalar is treated as precise when comparing states,
  *    which is sound but prunes less, so processed-instruction counts can be higher;
