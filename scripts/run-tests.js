@@ -15,5 +15,5 @@ function collect(dir) {
 }
 const filter = process.argv.slice(2);
 const files = collect("test").filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)));
-const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...files], { stdio: "inherit" });
+const r = spawnSync(process.execPath, ["--import", "tsx", "--import", "./scripts/fuzz-seed.js", "--test", "--test-concurrency=2", ...files], { stdio: "inherit" });
 process.exit(r.status ?? 1);
