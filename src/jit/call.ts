@@ -14,6 +14,7 @@
  *    function table with the current registers and frame, and returns what it
  *    returns: the target replaces the rest of this frame, as in the kernel.
  */
+import { LPM_NODE_CHILD0, LPM_NODE_DATA, LPM_NODE_FLAGS, LPM_NODE_PREFIXLEN, LPM_NODE_VALUE, type LpmLayout } from "../maps/index.js";
 import { FaultCode, G_CPU, G_STACK_LO, G_TAIL, type Abi } from "./abi.js";
 import type { FnCompiler } from "./function.js";
 import { Op, ValType } from "./wasm/opcodes.js";
@@ -110,6 +111,10 @@ function fastHelper(f: FnCompiler, id: number, name: string): boolean {
     inlineArrayLookup(f, map.array);
     return true;
   }
+  if (kind === "lookup" && map?.lpm !== undefined) {
+    inlineLpmLookup(f, map.lpm);
+    return true;
+  }
   if (map !== undefined) {
     wrapReg(f, 2);
     if (kind === "update") {
@@ -155,6 +160,151 @@ function inlineArrayLookup(f: FnCompiler, a: { valueBase: number; valueStride: n
   }
   c.op(Op.i64_extend_i32_u);
   c.end();
+  f.set(0);
+}
+
+/**
+ * An LPM trie lookup walked in wasm over the map's node records (lpm-trie.ts's
+ * lookupNode, which follows the kernel's trie_lookup_elem): from the root, each node's
+ * match length with the key is the number of leading equal bits of the prefix data,
+ * capped at both prefix lengths; a full-length match returns at once, a match shorter
+ * than the node's prefix ends the walk, a real node on the way is the best so far, and
+ * the key's bit at the node's prefix length picks the child. r0 = the best node's value
+ * address or 0. A key whose prefixlen exceeds the trie's maximum finds nothing.
+ *
+ * The match length of a 4-, 2- or 1-byte chunk comes from the little-endian xor of the
+ * two chunks: its lowest non-zero byte is the first differing byte in memory order, and
+ * that byte's leading zeros are the equal bits within it.
+ */
+function inlineLpmLookup(f: FnCompiler, t: LpmLayout): void {
+  const c = f.c;
+  const key = f.scratch32(0);
+  const n = f.scratch32(1);
+  const found = f.scratch32(2);
+  const keyPlen = f.scratch32(3);
+  const np = f.scratch32(4);
+  const m = f.scratch32(5);
+  const diff = f.scratch32(6);
+  const lim = f.scratch32(7);
+  wrapReg(f, 2);
+  c.tee(key);
+  c.mem(Op.i32_load, 4, 0);
+  c.set(keyPlen);
+  c.i32(0);
+  c.set(found);
+  c.block(); // $done
+  c.get(keyPlen);
+  c.i32(t.maxPrefixlen);
+  c.op(Op.i32_gt_u);
+  c.brIf(0);
+  c.i32(t.rootAddr);
+  c.mem(Op.i32_load, 4, 0);
+  c.set(n);
+  c.loop(); // $walk
+  c.get(n);
+  c.op(Op.i32_eqz);
+  c.brIf(1);
+  c.get(n);
+  c.mem(Op.i32_load, 4, LPM_NODE_PREFIXLEN);
+  c.tee(np);
+  c.get(keyPlen);
+  c.get(np);
+  c.get(keyPlen);
+  c.op(Op.i32_lt_u);
+  c.op(Op.select);
+  c.set(lim);
+  // m = equal leading bits of the data
+  c.block(); // $matched
+  for (let o = 0; o < t.dataSize; ) {
+    const size = t.dataSize - o >= 4 ? 4 : t.dataSize - o >= 2 ? 2 : 1;
+    const ld = size === 4 ? Op.i32_load : size === 2 ? Op.i32_load16_u : Op.i32_load8_u;
+    c.get(n);
+    c.mem(ld, size, LPM_NODE_DATA + o);
+    c.get(key);
+    c.mem(ld, size, 4 + o);
+    c.op(Op.i32_xor);
+    c.tee(diff);
+    c.if_();
+    // 8 * o + (byte index of the lowest set bit) * 8 + clz8 of that byte
+    c.get(diff);
+    c.op(Op.i32_ctz);
+    c.i32(-8);
+    c.op(Op.i32_and);
+    c.tee(m);
+    c.i32(8 * o - 24);
+    c.op(Op.i32_add);
+    c.get(diff);
+    c.get(m);
+    c.op(Op.i32_shr_u);
+    c.i32(0xff);
+    c.op(Op.i32_and);
+    c.op(Op.i32_clz);
+    c.op(Op.i32_add);
+    c.set(m);
+    c.br(1);
+    c.end();
+    o += size;
+  }
+  c.i32(8 * t.dataSize);
+  c.set(m);
+  c.end(); // $matched
+  // m = min(m, lim)
+  c.get(m);
+  c.get(lim);
+  c.get(m);
+  c.get(lim);
+  c.op(Op.i32_lt_u);
+  c.op(Op.select);
+  c.tee(m);
+  c.i32(t.maxPrefixlen);
+  c.op(Op.i32_eq);
+  c.if_();
+  c.get(n);
+  c.mem(Op.i32_load, 4, LPM_NODE_VALUE);
+  c.set(found);
+  c.br(2);
+  c.end();
+  c.get(m);
+  c.get(np);
+  c.op(Op.i32_lt_u);
+  c.brIf(1);
+  // a real node is the best match so far
+  c.get(n);
+  c.mem(Op.i32_load, 4, LPM_NODE_FLAGS);
+  c.i32(1);
+  c.op(Op.i32_and);
+  c.op(Op.i32_eqz);
+  c.if_();
+  c.get(n);
+  c.mem(Op.i32_load, 4, LPM_NODE_VALUE);
+  c.set(found);
+  c.end();
+  // n = child[key bit np]: (key data byte np >> 3) >> (7 - (np & 7)) & 1, times 4
+  c.get(n);
+  c.get(key);
+  c.get(np);
+  c.i32(3);
+  c.op(Op.i32_shr_u);
+  c.op(Op.i32_add);
+  c.mem(Op.i32_load8_u, 1, 4);
+  c.i32(7);
+  c.get(np);
+  c.i32(7);
+  c.op(Op.i32_and);
+  c.op(Op.i32_sub);
+  c.op(Op.i32_shr_u);
+  c.i32(1);
+  c.op(Op.i32_and);
+  c.i32(2);
+  c.op(Op.i32_shl);
+  c.op(Op.i32_add);
+  c.mem(Op.i32_load, 4, LPM_NODE_CHILD0);
+  c.set(n);
+  c.br(0);
+  c.end(); // $walk
+  c.end(); // $done
+  c.get(found);
+  c.op(Op.i64_extend_i32_u);
   f.set(0);
 }
 

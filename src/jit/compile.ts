@@ -11,7 +11,7 @@
  * helpers it was compiled against; the JitMachine instantiates one per CPU with its
  * own stack and scratch area.
  */
-import { mapFromAddress } from "../maps/index.js";
+import { LpmTrieMap, mapFromAddress } from "../maps/index.js";
 import { FUNC_PTR_TAG_HI, OP_CALL_LOCAL, type AddressSpace, type HelperTable, type PredecodedProgram } from "../vm/index.js";
 import {
   CACHE_ENTRIES, CHUNK_PARAMS, CHUNK_RESULTS, FULL_PARAMS, FULL_RESULTS, G_BUDGET, G_REM, G_STACK_END, G_TAIL, G_TAILCNT, I32, I64, LEAN_PARAMS, LEAN_RESULTS,
@@ -195,7 +195,9 @@ class ModuleCompiler implements ModuleContext {
       const isArray = m.type === "BPF_MAP_TYPE_ARRAY" || m.type === "BPF_MAP_TYPE_PERCPU_ARRAY";
       info = isArray && a.valueBase !== undefined && a.valueStride !== undefined
         ? { addr, array: { valueBase: a.valueBase, valueStride: a.valueStride, cpuStride: a.cpuStride ?? 0, maxEntries: m.maxEntries } }
-        : { addr };
+        : m instanceof LpmTrieMap
+          ? { addr, lpm: m.lpmLayout }
+          : { addr };
     }
     this.mapCache.set(addr, info);
     return info;

@@ -11,6 +11,7 @@
  * the instructions before the exhausting one still run and the fault names its slot,
  * exactly as the interpreter's per-instruction test does.
  */
+import type { LpmLayout } from "../maps/index.js";
 import { NUM_REGS, type PredecodedProgram } from "../vm/index.js";
 import {
   CHUNK_PARAMS, FaultCode, FULL_PARAMS, G_REM, I32, I64, LEAN_PARAMS, type Abi, type ImportDesc,
@@ -54,6 +55,8 @@ export interface ModuleContext {
 export interface MapInfo {
   readonly addr: number;
   readonly array?: { readonly valueBase: number; readonly valueStride: number; readonly cpuStride: number; readonly maxEntries: number };
+  /** An LPM trie's node records (lookups walk them in wasm). */
+  readonly lpm?: LpmLayout;
 }
 
 export class FnCompiler implements NodeEmitter {
@@ -79,6 +82,9 @@ export class FnCompiler implements NodeEmitter {
   /** The block being emitted, and the index of the current instruction in it. */
   block!: Block;
   idx = 0;
+  private readonly nParams: number;
+  /** Extra i32 locals for inlined helpers, made on first use and shared by every site. */
+  private readonly extra32: number[] = [];
   /** Registers holding a constant known at this point of the block (for helper fast paths). */
   known: Array<bigint | undefined> = new Array(NUM_REGS).fill(undefined);
 
@@ -91,11 +97,8 @@ export class FnCompiler implements NodeEmitter {
     this.checked = m.checked;
     this.counting = m.counting;
     const nParams = abi === "full" ? FULL_PARAMS.length : abi === "chunk" ? CHUNK_PARAMS.length : LEAN_PARAMS.length;
-    let next = nParams;
-    const local = (t: ValType): number => {
-      this.locals.push(t);
-      return next++;
-    };
+    this.nParams = nParams;
+    const local = (t: ValType): number => this.addLocal(t);
     if (abi === "full") {
       this.reg = Array.from({ length: 11 }, (_, i) => i);
       this.fp = 11;
@@ -114,6 +117,17 @@ export class FnCompiler implements NodeEmitter {
     this.t32 = local(I32);
     this.t32b = local(I32);
     this.lbl = abi === "chunk" ? 0 : local(I32);
+  }
+
+  private addLocal(t: ValType): number {
+    this.locals.push(t);
+    return this.nParams + this.locals.length - 1;
+  }
+
+  /** The k-th extra i32 scratch local (inlined helpers; not live across instructions). */
+  scratch32(k: number): number {
+    while (this.extra32.length <= k) this.extra32.push(this.addLocal(I32));
+    return this.extra32[k]!;
   }
 
   get(r: number): void {

@@ -32,7 +32,7 @@ export { validateSpec, metaEqual, effectiveFlags, KMALLOC_MAX_SIZE, PCPU_MIN_UNI
 export { ArrayMap } from "./array.js";
 export { HashMap } from "./hash.js";
 export { BpfLru } from "./lru.js";
-export { LpmTrieMap, lpmKey, ipv4LpmKey } from "./lpm-trie.js";
+export { LpmTrieMap, lpmKey, ipv4LpmKey, LPM_NODE_CHILD0, LPM_NODE_CHILD1, LPM_NODE_DATA, LPM_NODE_FLAGS, LPM_NODE_PREFIXLEN, LPM_NODE_VALUE, type LpmLayout } from "./lpm-trie.js";
 export { ProgArrayMap, ArrayOfMapsMap } from "./fd-array.js";
 export { PerfEventArrayMap, PerfBuffer, PerfReader, PERF_RECORD_LOST, PERF_RECORD_SAMPLE, type PerfRecord } from "./perf-event-array.js";
 export { RingBufMap, type RecordsOptions } from "./ringbuf.js";

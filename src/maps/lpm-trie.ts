@@ -10,9 +10,13 @@
  *
  * Nodes are preallocated: at most max_entries real nodes plus fewer intermediate ones
  * (each has two children and leaves are real), plus the node an update builds before it
- * knows whether it replaces one, so 2 * max_entries + 1 slots. A slot holds the prefix
- * data and the value in the address space; children, prefix lengths and flags are typed
- * arrays.
+ * knows whether it replaces one, so 2 * max_entries + 1 slots. Values live in a region
+ * programs get pointers into; the nodes themselves (children, prefix length, flags,
+ * value address, prefix data) live in a second region whose accessible window is empty,
+ * so no program can reach it, in the layout `lpmLayout` describes: the JIT walks the
+ * trie there in WebAssembly, as the kernel's lookup runs as native code, instead of
+ * calling out to JavaScript. The JavaScript side keeps the same links in typed arrays
+ * and writes every change through to the node records.
  *
  * Errors: prefixlen > 8 * data_size gives -EINVAL (update, delete); a new prefix in a
  * full trie -ENOSPC (replacing an existing one is allowed); BPF_NOEXIST on an existing
@@ -23,6 +27,27 @@ import { BPF_EXIST, BPF_NOEXIST, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, roundUp
 
 const NONE = -1;
 
+/** Node record fields (byte offsets); a record is LPM_NODE_DATA + roundUp8(data_size) bytes. */
+export const LPM_NODE_CHILD0 = 0;
+export const LPM_NODE_CHILD1 = 4;
+export const LPM_NODE_PREFIXLEN = 8;
+/** Bit 0: intermediate node (LPM_TREE_NODE_FLAG_IM), which has no value. */
+export const LPM_NODE_FLAGS = 12;
+export const LPM_NODE_VALUE = 16;
+export const LPM_NODE_DATA = 24;
+
+/**
+ * Where a trie's nodes are, for engines that look up in it without calling the map: the
+ * u32 at `rootAddr` is the address of the root's record (0: empty trie); a record holds
+ * the children's record addresses (0: none), the prefix length, the flags, the address
+ * of the node's value and the prefix data, at the LPM_NODE_* offsets.
+ */
+export interface LpmLayout {
+  readonly rootAddr: number;
+  readonly dataSize: number;
+  readonly maxPrefixlen: number;
+}
+
 export class LpmTrieMap extends BpfMap {
   readonly dataSize: number;
   readonly maxPrefixlen: number;
@@ -30,9 +55,13 @@ export class LpmTrieMap extends BpfMap {
   private readonly child1: Int32Array;
   private readonly plen: Uint32Array;
   private readonly im: Uint8Array;
-  private readonly base: number;
-  private readonly slotSize: number;
-  private readonly dataPad: number;
+  /** Values: node n's at valueBase + n * valueStride. */
+  private readonly valueBase: number;
+  private readonly valueStride: number;
+  /** Node records: node n's at nodeBase + n * nodeStride (the root word just before). */
+  private readonly rootAddr: number;
+  private readonly nodeBase: number;
+  private readonly nodeStride: number;
   private readonly freeList: Int32Array;
   private freeTop = 0;
   private root = NONE;
@@ -43,8 +72,8 @@ export class LpmTrieMap extends BpfMap {
     super(spec, env, opts);
     this.dataSize = spec.keySize - 4;
     this.maxPrefixlen = this.dataSize * 8;
-    this.dataPad = roundUp8(this.dataSize);
-    this.slotSize = this.dataPad + roundUp8(spec.valueSize);
+    this.valueStride = roundUp8(spec.valueSize);
+    this.nodeStride = LPM_NODE_DATA + roundUp8(this.dataSize);
     const n = 2 * spec.maxEntries + 1;
     this.child0 = new Int32Array(n).fill(NONE);
     this.child1 = new Int32Array(n).fill(NONE);
@@ -52,9 +81,56 @@ export class LpmTrieMap extends BpfMap {
     this.im = new Uint8Array(n);
     this.freeList = new Int32Array(n);
     for (let i = n - 1; i >= 0; i--) this.freeList[this.freeTop++] = i;
-    this.base = this.allocate(n * this.slotSize, "nodes").start;
+    this.valueBase = this.allocate(n * this.valueStride, "values").start;
+    const nodes = this.allocate(8 + n * this.nodeStride, "nodes");
+    this.rootAddr = nodes.start;
+    this.nodeBase = nodes.start + 8;
+    // The kernel's trie nodes are not program memory: an empty window keeps every
+    // program access out (the bytes stay allocated for the records).
+    this.space.setBounds(nodes, nodes.start, nodes.start);
+    const v = this.space.view;
+    for (let i = 0; i < n; i++) v.setUint32(this.recordAddr(i) + LPM_NODE_VALUE, this.valueAddr(i), true);
     this.stack = new Int32Array(this.maxPrefixlen + 1);
     this.writeHeader();
+  }
+
+  /** Where the node records are (see LpmLayout). */
+  get lpmLayout(): LpmLayout {
+    return { rootAddr: this.rootAddr, dataSize: this.dataSize, maxPrefixlen: this.maxPrefixlen };
+  }
+
+  private recordAddr(n: number): number {
+    return this.nodeBase + n * this.nodeStride;
+  }
+
+  /** A link as the records hold it: the record's address, 0 for none. */
+  private link(n: number): number {
+    return n === NONE ? 0 : this.recordAddr(n);
+  }
+
+  private setChild0(n: number, v: number): void {
+    this.child0[n] = v;
+    this.space.view.setUint32(this.recordAddr(n) + LPM_NODE_CHILD0, this.link(v), true);
+  }
+
+  private setChild1(n: number, v: number): void {
+    this.child1[n] = v;
+    this.space.view.setUint32(this.recordAddr(n) + LPM_NODE_CHILD1, this.link(v), true);
+  }
+
+  private setPlen(n: number, p: number): void {
+    this.plen[n] = p;
+    this.space.view.setUint32(this.recordAddr(n) + LPM_NODE_PREFIXLEN, p, true);
+  }
+
+  private setIm(n: number, im: number): void {
+    this.im[n] = im;
+    this.space.view.setUint32(this.recordAddr(n) + LPM_NODE_FLAGS, im, true);
+  }
+
+  private setRoot(v: number): void {
+    this.root = v;
+    this.space.view.setUint32(this.rootAddr, this.link(v), true);
   }
 
   /** Number of prefixes stored. */
@@ -63,11 +139,11 @@ export class LpmTrieMap extends BpfMap {
   }
 
   private dataAddr(n: number): number {
-    return this.base + n * this.slotSize;
+    return this.nodeBase + n * this.nodeStride + LPM_NODE_DATA;
   }
 
   private valueAddr(n: number): number {
-    return this.base + n * this.slotSize + this.dataPad;
+    return this.valueBase + n * this.valueStride;
   }
 
   private static prefixlenOf(kb: Uint8Array, ko: number): number {
@@ -98,17 +174,17 @@ export class LpmTrieMap extends BpfMap {
 
   /** Writes a slot: the root (parent NONE) or a child pointer. */
   private setSlot(parent: number, bit: number, v: number): void {
-    if (parent === NONE) this.root = v;
-    else if (bit === 0) this.child0[parent] = v;
-    else this.child1[parent] = v;
+    if (parent === NONE) this.setRoot(v);
+    else if (bit === 0) this.setChild0(parent, v);
+    else this.setChild1(parent, v);
   }
 
   private alloc(): number {
     if (this.freeTop === 0) return NONE;
     const n = this.freeList[--this.freeTop]!;
-    this.child0[n] = NONE;
-    this.child1[n] = NONE;
-    this.im[n] = 0;
+    this.setChild0(n, NONE);
+    this.setChild1(n, NONE);
+    this.setIm(n, 0);
     return n;
   }
 
@@ -130,7 +206,7 @@ export class LpmTrieMap extends BpfMap {
       // longest_prefix_match(), inlined
       const np = plen[n]!;
       const limit = np < keyPlen ? np : keyPlen;
-      const d = this.base + n * this.slotSize;
+      const d = this.nodeBase + n * this.nodeStride + LPM_NODE_DATA;
       let m = 0;
       for (let i = 0; i < ds && m < limit; i++) {
         const diff = u8[d + i]! ^ kb[kd + i]!;
@@ -166,7 +242,7 @@ export class LpmTrieMap extends BpfMap {
     const nn = this.alloc();
     if (nn === NONE) return -ENOMEM;
     const u8 = this.space.u8;
-    this.plen[nn] = keyPlen;
+    this.setPlen(nn, keyPlen);
     u8.set(kb.subarray(kd, kd + this.dataSize), this.dataAddr(nn));
     u8.set(vb.subarray(vo, vo + this.valueSize), this.valueAddr(nn));
 
@@ -190,8 +266,8 @@ export class LpmTrieMap extends BpfMap {
       if (!this.im[node]) err = flags === BPF_NOEXIST ? -EEXIST : 0;
       else err = this.checkAdd(flags);
       if (err === 0) {
-        this.child0[nn] = this.child0[node]!;
-        this.child1[nn] = this.child1[node]!;
+        this.setChild0(nn, this.child0[node]!);
+        this.setChild1(nn, this.child1[node]!);
         this.setSlot(parent, side, nn);
         this.freeNode(node);
       }
@@ -200,8 +276,8 @@ export class LpmTrieMap extends BpfMap {
       if (err === 0) {
         if (m === keyPlen) {
           // The new prefix covers node: insert it above.
-          if (LpmTrieMap.bit(u8, this.dataAddr(node), m) === 0) this.child0[nn] = node;
-          else this.child1[nn] = node;
+          if (LpmTrieMap.bit(u8, this.dataAddr(node), m) === 0) this.setChild0(nn, node);
+          else this.setChild1(nn, node);
           this.setSlot(parent, side, nn);
         } else {
           const im = this.alloc();
@@ -209,15 +285,15 @@ export class LpmTrieMap extends BpfMap {
             this.nEntries--;
             err = -ENOMEM;
           } else {
-            this.plen[im] = m;
-            this.im[im] = 1;
+            this.setPlen(im, m);
+            this.setIm(im, 1);
             u8.copyWithin(this.dataAddr(im), this.dataAddr(node), this.dataAddr(node) + this.dataSize);
             if (LpmTrieMap.bit(kb, kd, m) === 1) {
-              this.child0[im] = node;
-              this.child1[im] = nn;
+              this.setChild0(im, node);
+              this.setChild1(im, nn);
             } else {
-              this.child0[im] = nn;
-              this.child1[im] = node;
+              this.setChild0(im, nn);
+              this.setChild1(im, node);
             }
             this.setSlot(parent, side, im);
           }
@@ -256,7 +332,7 @@ export class LpmTrieMap extends BpfMap {
     const c0 = this.child0[node]!;
     const c1 = this.child1[node]!;
     if (c0 !== NONE && c1 !== NONE) {
-      this.im[node] = 1;
+      this.setIm(node, 1);
       return 0;
     }
     if (parent !== NONE && this.im[parent] && c0 === NONE && c1 === NONE) {

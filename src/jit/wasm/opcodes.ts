@@ -84,6 +84,8 @@ export const enum Op {
   i64_ge_u = 0x5a,
   f64_lt = 0x63,
 
+  i32_clz = 0x67,
+  i32_ctz = 0x68,
   i32_add = 0x6a,
   i32_sub = 0x6b,
   i32_mul = 0x6c,
