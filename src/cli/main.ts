@@ -23,12 +23,15 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
 
   const syntax = () => new Option("--syntax <syntax>", "assembly syntax").choices(["auto", "llvm", "ubpf"]).default("auto");
   const format = () => new Option("--format <format>", "input format (default: sniffed)").choices(["auto", "elf", "asm", "raw"]).default("auto");
+  // --engine on every command that runs eBPF (filter and cbpf have their own engines).
+  const engine = (what: string) => new Option("--engine <engine>", `interp (the reference interpreter) or jit (eBPF compiled to WebAssembly); ${what}`).choices(["interp", "jit"]);
 
   program
     .command("demo")
     .description("assemble and run the bundled example (examples/collatz.s) with a trace summary")
     .option("--trace-lines <n>", "trace lines to print", "24")
-    .action((o: { traceLines?: string }) => setStatus(import("./commands/demo.js").then((m) => m.demoCommand(o, io))));
+    .addOption(engine("default interp; the traced run is always on the interpreter, --engine picks the timed run's"))
+    .action((o: { traceLines?: string; engine?: "interp" | "jit" }) => setStatus(import("./commands/demo.js").then((m) => m.demoCommand(o, io))));
 
   program
     .command("asm")
@@ -52,7 +55,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
 
   program
     .command("run")
-    .description("run a program on the interpreter (checked mode): r1 = input memory, r2 = its length")
+    .description("run a program (checked mode): r1 = input memory, r2 = its length; an object's packet program via BPF_PROG_TEST_RUN")
     .argument("<file>", "raw instruction bytes, assembly text or ELF object")
     .option("-m, --mem <file>", "input memory (r1 points at a private copy)")
     .option("--mem-hex <bytes>", "input memory as hex bytes, e.g. 'aa bb 11'")
@@ -62,11 +65,12 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .option("--budget <n>", "instruction budget per run (default 1000000)")
     .option("-s, --section <name>", "ELF section holding the program")
     .addOption(format())
+    .addOption(engine("default: the JIT for an object's (verified) packet programs, the interpreter for raw programs; --trace needs interp"))
     .action((file: string, o: Parameters<typeof runCommand>[1]) => setFile(file) ?? setStatus(import("./commands/run.js").then((m) => m.runCommand(file, o, io))));
 
   program
     .command("plugin")
-    .description("bpf_conformance runner plugin: [MEM-HEX] [options] < program-hex; prints r0 in hex")
+    .description("bpf_conformance runner plugin: [MEM-HEX] [--engine interp|jit] [--budget N] < program-hex; prints r0 in hex (TSBPF_ENGINE=jit also picks the JIT)")
     .argument("[args...]", "memory as hex (when non-empty), then --plugin_options words")
     .allowUnknownOption()
     .helpOption(false)
@@ -74,9 +78,10 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
 
   program
     .command("conformance")
-    .description("run the BPF conformance suite's .data files on the interpreter")
+    .description("run the BPF conformance suite's .data files on the interpreter or the JIT")
     .argument("[dir]", "directory of .data files", process.env.TSBPF_CONFORMANCE_DIR ?? "../shared/conformance/tests")
-    .action((dir: string) => setStatus(import("./commands/conformance.js").then((m) => m.conformanceCommand(dir, io))));
+    .addOption(engine("default interp; jit runs every program on the checked JIT"))
+    .action((dir: string, o: { engine?: "interp" | "jit" }) => setStatus(import("./commands/conformance.js").then((m) => m.conformanceCommand(dir, io, o.engine ?? "interp"))));
 
   const prog = program.command("prog").description("programs of an object file (like bpftool prog)");
   prog
@@ -108,7 +113,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
     .option("--dump-map <name...>", "after running: dump these maps")
     .option("--maps <dir>", "load map contents from pins in DIR first")
     .option("--pin-maps <dir>", "pin every map to DIR afterwards (write-then-rename)")
-    .addOption(new Option("--engine <engine>", "interp (the reference interpreter) or jit (eBPF compiled to WebAssembly)").choices(["interp", "jit"]).default("interp"))
+    .addOption(engine("default: jit for verified programs, interp with --no-verify"))
     .option("--no-verify", "skip the verifier (the program still runs in checked mode)")
     .option("--unprivileged", "verify as an unprivileged user")
     .option("-j, --json", "JSON output")

@@ -5,6 +5,6 @@
  * budget) or verified mode (no per-access checks).
  */
 export { compileProgram, compileToBytes, type CompileOptions, type CompiledProgram, type JitMode } from "./compile.js";
-export { JitMachine, compileCached, type JitMachineOptions } from "./machine.js";
+export { JitMachine, checkedJitObstacle, compileCached, type JitMachineOptions } from "./machine.js";
 export { JitTrap } from "./faults.js";
 export { runOnMemoryJit, type RunOnMemoryJitOptions } from "./run.js";

@@ -11,12 +11,18 @@
  * use, with the same mode, and instantiated against this machine).
  *
  * Differences from the interpreter, all in what unverified programs can observe after
- * reading registers the kernel verifier calls unreadable: a helper callback
- * (bpf_loop, for_each_map_elem) starts with r0 and r6-r9 zero rather than the
- * caller's values, and after such a helper r1-r5 keep their values instead of the
- * callback's last ones; callx to a slot that is not a function entry known at
- * compile time (an ld_imm64 func target or a constant tagged as one) faults as
- * "unsupported". getReg gives r0-r5 and r10 in checked mode, r0 in verified mode.
+ * reading registers the kernel verifier calls unreadable or calling through computed
+ * function pointers: a helper callback (bpf_loop, for_each_map_elem) starts with r0
+ * and r6-r9 zero rather than the caller's values, and after such a helper r1-r5 keep
+ * their values instead of the callback's last ones; checked mode compiles the function
+ * entries it can see (bpf-to-bpf call targets, ld_imm64 func values and constants
+ * tagged as function pointers), so callx or a callback to any other slot faults as
+ * "unsupported" where the interpreter enters the slot. checkedJitObstacle() names the
+ * programs that could meet one of these, and the runtime runs those on the
+ * interpreter (src/runtime/program.ts): no user of the runtime sees a difference.
+ * Verified programs meet none (the verifier's PTR_TO_FUNC is only an ld_imm64 func,
+ * and those registers are unreadable). getReg gives r0-r5 and r10 in checked mode, r0
+ * in verified mode.
  *
  * Verified mode has no instruction budget (the verifier proved termination) and counts
  * executed instructions only with `count: true`; it still checks the call depth.
@@ -502,4 +508,31 @@ export class JitMachine {
     }
     return this.trap("unsupported", pc, `fault code ${code}`, adj);
   }
+}
+
+/** bpf_for_each_map_elem and bpf_loop: the helpers that call a program function back. */
+const CALLBACK_HELPERS: ReadonlyMap<number, string> = new Map([[164, "bpf_for_each_map_elem"], [181, "bpf_loop"]]);
+const OP_HELPER_CALL = 0x85;
+const OP_CALLX = 0x8d;
+/** BPF_FUNC_tail_call: its target could be any program, including one named here. */
+const TAIL_CALL = 12;
+
+/**
+ * Why checked mode might not match the interpreter for an unverified program, or
+ * undefined when it matches everywhere: callx and helper callbacks (whose function
+ * pointer may be computed at run time, see above), and tail calls (whose target may
+ * be such a program; a tail call runs on the caller's engine).
+ */
+export function checkedJitObstacle(p: PredecodedProgram): string | undefined {
+  for (let pc = 0; pc < p.length; pc++) {
+    const op = p.op[pc];
+    if (op === OP_CALLX) return `callx at insn ${pc}`;
+    if (op === OP_HELPER_CALL) {
+      const id = p.imm[pc]!;
+      const cb = CALLBACK_HELPERS.get(id);
+      if (cb !== undefined) return `${cb} (a callback) at insn ${pc}`;
+      if (id === TAIL_CALL) return `bpf_tail_call at insn ${pc}`;
+    }
+  }
+  return undefined;
 }

@@ -84,6 +84,6 @@ export interface TestRunResult {
   readonly ctxOut: Uint8Array | undefined;
   /** Mean wall-clock time per run, in ns. */
   readonly durationNs: number;
-  /** Instructions executed by the last run. */
+  /** Instructions executed by the last run (0 on the JIT in verified mode unless loaded with `count: true`). */
   readonly executed: number;
 }

@@ -11,7 +11,7 @@ import { encodeProgram, type Insn, type LdImm64Insn } from "../isa/index.js";
 import { verifierInputFor, verifyProgram, type VerifierResult } from "../verifier/index.js";
 import type { MapSpecIn, ObjectSpec, ProgramSpecIn } from "../elf/index.js";
 import { parseMapType, type BpfMap, type MapSpec } from "../maps/index.js";
-import type { Program } from "./program.js";
+import type { EngineChoice, Program } from "./program.js";
 import type { Runtime } from "./runtime.js";
 
 export class LoadError extends TsbpfError {
@@ -91,8 +91,14 @@ export interface LoadCollectionOptions {
   privileged?: boolean;
   /** Verifier log level for the kept results (0, 1 or 2; a rejection always gets a log). */
   logLevel?: 0 | 1 | 2;
-  /** Engine the programs run on (default the interpreter). Verified programs run on the JIT without per-access checks. */
-  engine?: "interp" | "jit";
+  /**
+   * Engine the programs run on (EngineChoice; default "auto": the JIT without
+   * per-access checks for the programs the verifier accepted, which is every program
+   * unless verify is false; the interpreter for unverified ones).
+   */
+  engine?: EngineChoice;
+  /** Count executed instructions on the JIT in verified mode too (TestRunResult.executed). */
+  count?: boolean;
 }
 
 /**
@@ -140,7 +146,8 @@ export function loadCollection(rt: Runtime, spec: ObjectSpec, opts: LoadCollecti
       programs.set(p.name, rt.loadProgram({
         name: p.name, type: p.type, insns: bindReferences(p, spec, maps), license: p.license,
         ...(opts.engine !== undefined ? { engine: opts.engine } : {}),
-        jitMode: opts.verify !== false ? "verified" : "checked",
+        ...(opts.count === true ? { count: true } : {}),
+        verified: opts.verify !== false,
       }));
     }
     // Static initialisers that name programs and maps (prog arrays, map-in-map).

@@ -9,7 +9,7 @@
 import { TsbpfError } from "../errors/index.js";
 import type { Insn } from "../isa/index.js";
 import { Machine, predecode, type Fault, type PredecodedProgram, type Region } from "../vm/index.js";
-import { JitMachine, type JitMode } from "../jit/index.js";
+import { JitMachine, checkedJitObstacle, type JitMode } from "../jit/index.js";
 import {
   SkBuff, SkbError, XdpBuff, XdpError, isL2SkbType, parseProgramType, shortProgTypeName, testRunKind,
   type ProgramTypeName, type TestRunOptions, type TestRunResult,
@@ -22,13 +22,61 @@ export interface ProgramLoadSpec {
   type: string;
   insns: readonly Insn[];
   license?: string;
-  /** Engine for runs: the interpreter (default) or the WebAssembly JIT. */
-  engine?: Engine;
-  /** JIT mode: "checked" (default; the interpreter's faults) or "verified" (only for programs a verifier accepted). */
+  /** Engine for runs (default "auto"; see EngineChoice). */
+  engine?: EngineChoice;
+  /** The verifier accepted these instructions (loadCollection sets it): the JIT may run them without per-access checks. */
+  verified?: boolean;
+  /**
+   * Forces the JIT in this mode whatever the engine choice (for testing the JIT itself:
+   * "checked" then skips the interpreter routing EngineChoice describes; "verified"
+   * drops every per-access check, so only for programs a verifier accepted).
+   */
   jitMode?: JitMode;
+  /** Count executed instructions on the JIT in verified mode too (TestRunResult.executed; costs a little speed). */
+  count?: boolean;
 }
 
+/** The engine a program runs on: the reference interpreter or the WebAssembly JIT. */
 export type Engine = "interp" | "jit";
+
+/**
+ * What a caller asks for:
+ *  - "auto" (the default): the JIT in verified mode (no per-access checks) for programs
+ *    the verifier accepted, the interpreter for unverified ones;
+ *  - "jit": the JIT, in verified mode for verified programs and in checked mode (the
+ *    interpreter's faults and budget) for unverified ones, except unverified programs
+ *    the checked JIT could run differently (callx, bpf_loop, bpf_for_each_map_elem,
+ *    bpf_tail_call: see checkedJitObstacle in src/jit/machine.ts), which run on the
+ *    interpreter so the engines never disagree (Program.engineNote says so);
+ *  - "interp": the interpreter.
+ *
+ * Unverified programs default to the interpreter rather than the checked JIT: they are
+ * what one debugs (the interpreter is the reference, steps and traces), a checked run
+ * is only a few times faster than interpreting, and compiling costs more than a short
+ * run saves.
+ */
+export type EngineChoice = Engine | "auto";
+
+/** The engine (and JIT mode) an engine choice gives a program, with the reason when a JIT request runs on the interpreter. */
+export interface EngineDecision {
+  readonly engine: Engine;
+  /** For the JIT. */
+  readonly jitMode: JitMode | undefined;
+  readonly note: string | undefined;
+}
+
+/** Resolves an engine choice for a program (see EngineChoice). */
+export function chooseEngine(choice: EngineChoice, verified: boolean, program: PredecodedProgram, jitMode?: JitMode): EngineDecision {
+  if (choice === "interp") return { engine: "interp", jitMode: undefined, note: undefined };
+  if (jitMode !== undefined) return { engine: "jit", jitMode, note: undefined };
+  if (choice === "auto" && !verified) return { engine: "interp", jitMode: undefined, note: undefined };
+  const mode = verified ? "verified" : "checked";
+  if (mode === "checked") {
+    const why = checkedJitObstacle(program);
+    if (why !== undefined) return { engine: "interp", jitMode: undefined, note: `unverified program with ${why}: runs on the interpreter, which the checked JIT could differ from there` };
+  }
+  return { engine: "jit", jitMode: mode, note: undefined };
+}
 
 /** A program stopped by a fault in checked mode: the kernel would never have run it. */
 export class ProgramFault extends TsbpfError {
@@ -62,6 +110,8 @@ export interface ProgramRunOptions {
   /** Whether the program may write the ctx (then ctxOut is the buffer after the run). */
   readonly writableCtx?: boolean;
   readonly cpu?: number;
+  /** Overrides the program's engine for this run. */
+  readonly engine?: EngineChoice;
 }
 
 export interface ProgramRunResult {
@@ -81,8 +131,17 @@ export class Program {
   readonly predecoded: PredecodedProgram;
   private readonly machines: Array<Machine | undefined> = [];
   private readonly jitMachines: Array<JitMachine | undefined> = [];
+  private readonly checkedJitMachines: Array<JitMachine | undefined> = [];
+  /** The engine runs use (testRun's `engine` overrides it per run). */
   readonly engine: Engine;
-  private readonly jitMode: JitMode;
+  /** The JIT mode when the engine is the JIT. */
+  readonly jitMode: JitMode | undefined;
+  /** Why a JIT request runs on the interpreter, if it does. */
+  readonly engineNote: string | undefined;
+  /** The verifier accepted the program. */
+  readonly verified: boolean;
+  private readonly requestedJitMode: JitMode | undefined;
+  private readonly count: boolean;
   private closed = false;
 
   constructor(runtime: Runtime, id: number, spec: ProgramLoadSpec) {
@@ -95,27 +154,39 @@ export class Program {
     this.insns = spec.insns;
     this.license = spec.license ?? "GPL";
     this.predecoded = predecode(spec.insns);
-    this.engine = spec.engine ?? "interp";
-    this.jitMode = spec.jitMode ?? "checked";
+    this.verified = spec.verified === true;
+    this.requestedJitMode = spec.jitMode;
+    this.count = spec.count === true;
+    const d = chooseEngine(spec.engine ?? "auto", this.verified, this.predecoded, spec.jitMode);
+    this.engine = d.engine;
+    this.jitMode = d.jitMode;
+    this.engineNote = d.note;
   }
 
-  /** The JIT machine for one CPU (compiled on first use). */
-  jitMachine(cpu: number): JitMachine {
-    let m = this.jitMachines[cpu];
+  /** What an engine choice gives this program. */
+  decide(choice: EngineChoice): EngineDecision {
+    return chooseEngine(choice, this.verified, this.predecoded, this.requestedJitMode);
+  }
+
+  /** The JIT machine for one CPU (compiled on first use), in `mode` (default: the program's). */
+  jitMachine(cpu: number, mode: JitMode = this.jitMode ?? (this.verified ? "verified" : "checked")): JitMachine {
+    const machines = mode === "verified" ? this.jitMachines : this.checkedJitMachines;
+    let m = machines[cpu];
     if (m === undefined) {
       const rt = this.runtime;
       m = new JitMachine(this.predecoded, rt.space, {
         helpers: rt.helpersFor(this.type),
         budget: rt.budget,
         stackName: `stack cpu${cpu}`,
-        mode: this.jitMode,
+        mode,
         cpu,
+        ...(this.count ? { count: true } : {}),
         ldAbs: (ctx, off, size) => {
           const pkt = this.packetAt(ctx);
           return pkt instanceof SkBuff ? pkt.ldAbs(off, size) : undefined;
         },
       });
-      this.jitMachines[cpu] = m;
+      machines[cpu] = m;
     }
     return m;
   }
@@ -145,7 +216,7 @@ export class Program {
   }
 
   /** BPF_PROG_TEST_RUN. Throws TestRunError for input the kernel rejects, ProgramFault if the program faults. */
-  testRun(opts: TestRunOptions & { engine?: Engine } = {}): TestRunResult {
+  testRun(opts: TestRunOptions & { engine?: EngineChoice } = {}): TestRunResult {
     if (this.closed) throw new TestRunError(`program ${this.name} is closed`, -9);
     const rt = this.runtime;
     const cpu = opts.cpu ?? 0;
@@ -182,7 +253,7 @@ export class Program {
     }
     try {
       const t0 = performance.now();
-      const { r0, executed } = this.execute(ctxAddr, cpu, repeat, pkt, opts.engine ?? this.engine, opts.onProgress);
+      const { r0, executed } = this.execute(ctxAddr, cpu, repeat, pkt, this.engineFor(opts.engine), opts.onProgress);
       const durationNs = ((performance.now() - t0) * 1e6) / repeat;
       return {
         retval: Number(r0 & 0xffffffffn),
@@ -210,7 +281,7 @@ export class Program {
     if (cpu < 0 || cpu >= rt.numCpus) throw new TestRunError(`cpu ${cpu} out of range (${rt.numCpus} CPUs)`, -EINVAL);
     const region = opts.ctx !== undefined && opts.ctx.length > 0 ? rt.space.mapBytes(opts.ctx, { name: "ctx", kind: "ctx", writable: opts.writableCtx ?? false }) : undefined;
     try {
-      const { r0, executed } = this.execute(region?.start ?? 0, cpu, 1, undefined, this.engine);
+      const { r0, executed } = this.execute(region?.start ?? 0, cpu, 1, undefined, this.engineFor(opts.engine));
       return {
         retval: Number(r0 & 0xffffffffn),
         r0,
@@ -222,8 +293,12 @@ export class Program {
     }
   }
 
+  private engineFor(choice: EngineChoice | undefined): { engine: Engine; jitMode: JitMode | undefined } {
+    return choice === undefined ? { engine: this.engine, jitMode: this.jitMode } : this.decide(choice);
+  }
+
   /** The bpf_test_run loop: `repeat` runs on the same ctx and packet, on one CPU. */
-  private execute(ctxAddr: number, cpu: number, repeat: number, pkt: SkBuff | XdpBuff | undefined, engine: Engine, onProgress?: (done: number, total: number) => void): { r0: bigint; executed: number } {
+  private execute(ctxAddr: number, cpu: number, repeat: number, pkt: SkBuff | XdpBuff | undefined, how: { engine: Engine; jitMode: JitMode | undefined }, onProgress?: (done: number, total: number) => void): { r0: bigint; executed: number } {
     const rt = this.runtime;
     if (pkt !== undefined) {
       rt.registerPacket(ctxAddr, pkt);
@@ -233,13 +308,13 @@ export class Program {
     rt.cpu = cpu;
     for (const k of Object.keys(rt.redirect)) delete (rt.redirect as Record<string, unknown>)[k];
     try {
-      if (engine === "jit") {
+      if (how.engine === "jit") {
         // The whole repeat loop runs inside one wasm call (in chunks when someone watches progress;
         // the ctx and packet stay in memory between chunks, so the runs see one buffer as before).
         const chunk = onProgress === undefined ? repeat : 1 << 16;
         let res: ReturnType<JitMachine["runRepeat"]> | undefined;
         for (let done = 0; done < repeat; done += chunk) {
-          res = this.jitMachine(cpu).runRepeat(Math.min(chunk, repeat - done), { r1: BigInt(ctxAddr) });
+          res = this.jitMachine(cpu, how.jitMode).runRepeat(Math.min(chunk, repeat - done), { r1: BigInt(ctxAddr) });
           if (res.status === "fault") throw new ProgramFault(this.name, res.fault);
           onProgress?.(Math.min(done + chunk, repeat), repeat);
         }
@@ -273,6 +348,7 @@ export class Program {
     this.closed = true;
     for (const m of this.machines) m?.close();
     for (const m of this.jitMachines) m?.close();
+    for (const m of this.checkedJitMachines) m?.close();
     this.runtime.forgetProgram(this);
   }
 }

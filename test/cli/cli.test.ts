@@ -113,7 +113,7 @@ test("run an ELF object's program: packet programs go through BPF_PROG_TEST_RUN"
   assert.match(r.out, /r0 = 0x135 \(309\)\nexecuted 101520 instructions/);
   r = await cli(["run", join(BENCH_OBJ_DIR, "flow_count.o"), "--mem", join(BENCH_OBJ_DIR, "..", "pkt", "tcp64.bin"), "--repeat", "3"]);
   assert.equal(r.status, 0, r.err);
-  assert.match(r.out, /^r0 = 0x2 \(2\)\nexecuted \d+ instructions\ntime .* \(xdp program flow_count, BPF_PROG_TEST_RUN\)/);
+  assert.match(r.out, /^r0 = 0x2 \(2\)\nexecuted \d+ instructions\ntime .* \(xdp program flow_count, BPF_PROG_TEST_RUN, JIT verified\)/);
   r = await cli(["run", join(BENCH_OBJ_DIR, "flow_count.o"), "--trace"]);
   assert.equal(r.status, 1);
   assert.match(r.err, /use 'tsbpf prog run'/);

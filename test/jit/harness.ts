@@ -150,7 +150,7 @@ export function runManifest(m: Manifest, object: string, engine: EngineChoice): 
 
 /** loadCollection with every program on the chosen engine. */
 export function loadCollectionWith(rt: Runtime, spec: Parameters<typeof loadCollection>[1], engine: EngineChoice): Collection {
-  if (engine.engine === "interp") return loadCollection(rt, spec);
+  if (engine.engine === "interp") return loadCollection(rt, spec, { engine: "interp" });
   const load = rt.loadProgram.bind(rt);
   rt.loadProgram = (p) => load({ ...p, engine: "jit", jitMode: engine.mode });
   try {

@@ -1,7 +1,9 @@
 /**
- * `tsbpf conformance [DIR]`: runs every `.data` file of the BPF conformance suite on
- * the interpreter and prints the runner's lines (PASS/FAIL/ERROR per file, then
- * "Passed X out of Y tests.").
+ * `tsbpf conformance [DIR] [--engine interp|jit]`: runs every `.data` file of the BPF
+ * conformance suite on the interpreter (default) or on the JIT in checked mode (the
+ * programs are unverified), and prints the runner's lines (PASS/FAIL/ERROR per file,
+ * then "Passed X out of Y tests."). The suite tests the engine itself, so --engine jit
+ * runs every program on the JIT, callx included.
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -9,6 +11,7 @@ import { assemble } from "../../asm/index.js";
 import { decodeProgram } from "../../isa/index.js";
 import { parseDataFile, rawSlotsToBytes, conformanceHelpers } from "../../conformance/index.js";
 import { runOnMemory } from "../../vm/index.js";
+import { runOnMemoryJit } from "../../jit/index.js";
 import { CliFailure, type CliIo } from "../io.js";
 
 export interface ConformanceOutcome {
@@ -17,13 +20,14 @@ export interface ConformanceOutcome {
   readonly message: string;
 }
 
-export function runConformanceFile(path: string, text: string): ConformanceOutcome {
+export function runConformanceFile(path: string, text: string, engine: "interp" | "jit" = "interp"): ConformanceOutcome {
   try {
     const t = parseDataFile(text);
     if (t.result === undefined && t.error === undefined) return { file: path, status: "SKIP", message: "Test file has no BPF instructions." };
     const insns = t.raw !== undefined ? decodeProgram(rawSlotsToBytes(t.raw)) : assemble(t.asm, { syntax: "ubpf" });
     if (insns.length === 0) return { file: path, status: "SKIP", message: "Test file has no BPF instructions." };
-    const { result } = runOnMemory(insns, { memory: t.memory, helpers: conformanceHelpers() });
+    const run = engine === "jit" ? runOnMemoryJit : runOnMemory;
+    const { result } = run(insns, { memory: t.memory, helpers: conformanceHelpers() });
     if (result.status === "fault") {
       if (t.error !== undefined) return result.fault.message === t.error ? { file: path, status: "PASS", message: "" } : { file: path, status: "FAIL", message: `${result.fault.message} but expected ${t.error}` };
       return { file: path, status: "ERROR", message: `Plugin returned error code 1 and output ${result.fault.message}` };
@@ -35,7 +39,7 @@ export function runConformanceFile(path: string, text: string): ConformanceOutco
   }
 }
 
-export function conformanceCommand(dir: string, io: CliIo): number {
+export function conformanceCommand(dir: string, io: CliIo, engine: "interp" | "jit" = "interp"): number {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith(".data")).sort();
@@ -46,7 +50,7 @@ export function conformanceCommand(dir: string, io: CliIo): number {
   let counted = 0;
   for (const f of files) {
     const path = join(dir, f);
-    const o = runConformanceFile(path, new TextDecoder().decode(io.readFile(path)));
+    const o = runConformanceFile(path, new TextDecoder().decode(io.readFile(path)), engine);
     io.out(`${o.status}: "${path}"${o.message === "" ? "" : ` ${o.message}`}\n`);
     if (o.status !== "SKIP") counted++;
     if (o.status === "PASS") passed++;

@@ -1,7 +1,8 @@
 /**
  * `tsbpf demo` (what `npm start` runs): assembles the bundled example
  * examples/collatz.s, prints its disassembly, runs it on the interpreter with a trace
- * (first lines and a summary), and prints r0.
+ * (first lines and a summary), and prints r0; then a timed run on --engine (default
+ * the interpreter: the example is a raw, unverified program).
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -17,15 +18,15 @@ export function bundledExample(name = "collatz.s"): string {
   return p;
 }
 
-export function demoCommand(opts: { traceLines?: string }, io: CliIo): number {
+export function demoCommand(opts: { traceLines?: string; engine?: "interp" | "jit" }, io: CliIo): number {
   const path = bundledExample();
   const text = new TextDecoder().decode(readInput(io, path, "example"));
   const insns = assemble(text, { syntax: "llvm" });
   io.out(`# ${path}: ${insns.length} instructions\n`);
   for (const l of disassemble(insns, { style: "llvm", listing: true })) io.out(`${l}\n`);
-  io.out(`\n# run with --trace (first ${opts.traceLines ?? 24} instructions)\n`);
+  io.out(`\n# run with --trace (first ${opts.traceLines ?? 24} instructions)${opts.engine === "jit" ? "; tracing steps the interpreter, the JIT cannot trace" : ""}\n`);
   const status = execute(insns, new Uint8Array(0), { repeat: 1, budget: 10_000_000, trace: true, traceLimit: Number(opts.traceLines ?? 24) }, io);
   if (status !== 0) return status;
-  io.out(`\n# timed run\n`);
-  return execute(insns, new Uint8Array(0), { repeat: 20, budget: 10_000_000, trace: false, traceLimit: 0 }, io);
+  io.out(`\n# timed run${opts.engine === "jit" ? " on the JIT (checked mode)" : ""}\n`);
+  return execute(insns, new Uint8Array(0), { repeat: 20, budget: 10_000_000, trace: false, traceLimit: 0, engine: opts.engine ?? "interp" }, io);
 }

@@ -102,6 +102,7 @@ export interface ProgRunOptions {
   pinMaps?: string;
   maps?: string;
   json?: boolean;
+  /** Unset: the runtime's default (the JIT for verified programs, the interpreter with --no-verify). */
   engine?: "interp" | "jit";
   /** commander's --no-verify */
   verify?: boolean;
@@ -124,6 +125,7 @@ export function progRun(file: string, name: string | undefined, o: ProgRunOption
     m.update(kv.key, kv.value!, kv.flags);
   }
   const prog = pickProgram(col, name, file);
+  if (prog.engineNote !== undefined) io.err(`note: ${prog.engineNote}\n`);
   const repeat = o.repeat === undefined ? 1 : Number(o.repeat);
   if (!Number.isSafeInteger(repeat) || repeat < 1) throw new CliFailure(`--repeat must be a positive integer, got '${o.repeat}'`);
   const opts: { dataIn?: Uint8Array; ctxIn?: Uint8Array; repeat: number; cpu: number } = { repeat, cpu: Number(o.cpu ?? 0) };
@@ -141,7 +143,8 @@ export function progRun(file: string, name: string | undefined, o: ProgRunOption
   if (o.dataOut !== undefined && r.dataOut !== undefined) io.writeFile(o.dataOut, r.dataOut);
   if (o.ctxOut !== undefined && r.ctxOut !== undefined) io.writeFile(o.ctxOut, r.ctxOut);
   const ns = Math.round(r.durationNs);
-  if (o.json === true) io.out(`${JSON.stringify({ retval: r.retval, duration: ns, executed: r.executed })}\n`);
+  // The verified JIT does not count instructions (it would cost the speed prog run measures).
+  if (o.json === true) io.out(`${JSON.stringify({ retval: r.retval, duration: ns, ...(prog.jitMode === "verified" ? {} : { executed: r.executed }), engine: prog.engine })}\n`);
   else io.out(`Return value: ${r.retval}, duration${repeat > 1 ? " (average)" : ""}: ${ns}ns\n`);
   for (const line of rt.traceLines) io.err(`trace: ${line}\n`);
   for (const n of o.dumpMap ?? []) {

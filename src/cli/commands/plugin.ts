@@ -4,10 +4,15 @@
  * executable to pass as --plugin_path). argv: the input memory as hex (only when
  * non-empty), then the runner's --plugin_options words; stdin: the program as hex;
  * stdout: r0 in hex; a load error or a fault exits non-zero with the message.
+ *
+ * Options (as --plugin_options words): --budget N, and --engine interp|jit (default
+ * the interpreter, or the TSBPF_ENGINE environment variable, for runners that pass no
+ * options). The JIT runs in checked mode: conformance programs are unverified.
  */
 import { decodeProgram } from "../../isa/index.js";
 import { TsbpfError } from "../../errors/index.js";
 import { runOnMemory } from "../../vm/index.js";
+import { runOnMemoryJit } from "../../jit/index.js";
 import { conformanceHelpers } from "../../conformance/index.js";
 import type { CliIo } from "../io.js";
 
@@ -26,11 +31,13 @@ export function parseHexBytes(text: string): Uint8Array {
 export async function pluginCommand(args: readonly string[], io: CliIo): Promise<number> {
   let memory: Uint8Array = new Uint8Array(0);
   let budget: number | undefined;
+  let engine = process.env.TSBPF_ENGINE ?? "interp";
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === "") continue; // two spaces in --plugin_options yield empty words
     if (i === 0 && HEX_TOKENS.test(a)) memory = parseHexBytes(a);
     else if (a === "--budget" && i + 1 < args.length) budget = Number(args[++i]);
+    else if (a === "--engine" && i + 1 < args.length) engine = args[++i]!;
     else if (a === "--elf") {
       io.out("tsbpf plugin: --elf input is not supported; pass raw instructions\n");
       return 1;
@@ -39,12 +46,16 @@ export async function pluginCommand(args: readonly string[], io: CliIo): Promise
       return 1;
     }
   }
+  if (engine !== "interp" && engine !== "jit") {
+    io.out(`tsbpf plugin: --engine (or TSBPF_ENGINE) must be interp or jit, got '${engine}'\n`);
+    return 1;
+  }
   try {
     const text = await io.readStdin();
     const program = decodeProgram(parseHexBytes(text.trim()));
     const opts: Parameters<typeof runOnMemory>[1] = { memory, helpers: conformanceHelpers() };
     if (budget !== undefined) opts.budget = budget;
-    const { result } = runOnMemory(program, opts);
+    const { result } = engine === "jit" ? runOnMemoryJit(program, opts) : runOnMemory(program, opts);
     if (result.status === "fault") {
       io.out(`${result.fault.message}\n`);
       return 1;

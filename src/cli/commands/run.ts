@@ -1,13 +1,21 @@
 /**
- * `tsbpf run PROG [--mem FILE] [--repeat N] [--trace]`: runs a program on the
- * interpreter in checked mode with r1 = a private copy of the input memory and r2 its
+ * `tsbpf run PROG [--mem FILE] [--repeat N] [--trace] [--engine interp|jit]`: runs a
+ * program in checked mode with r1 = a private copy of the input memory and r2 its
  * length (the conformance convention), and prints r0 in hex and decimal, the number
  * of executed instructions and the time per run. --repeat N runs it N times like
- * BPF_PROG_TEST_RUN's repeat (each run sees the original memory).
+ * BPF_PROG_TEST_RUN's repeat (each run sees the original memory). An object's packet
+ * program goes through the runtime's BPF_PROG_TEST_RUN instead, verified first.
+ *
+ * Engines follow the runtime's choice (EngineChoice in src/runtime/program.ts): by
+ * default the JIT for verified programs, the interpreter for raw ones (never
+ * verified); --engine jit runs raw programs on the checked JIT, except those the
+ * checked JIT could run differently (checkedJitObstacle), which stay on the
+ * interpreter with a note. --trace steps the interpreter, so it refuses --engine jit.
  */
 import { formatLlvm } from "../../asm/index.js";
 import type { Insn } from "../../isa/index.js";
 import { AddressSpace, Machine, predecode, traceRun, TraceSummarizer, type RunResult, type TraceEvent, DEFAULT_BUDGET } from "../../vm/index.js";
+import { JitMachine, checkedJitObstacle } from "../../jit/index.js";
 import { conformanceHelpers } from "../../conformance/index.js";
 import { CliFailure, readInput, type CliIo } from "../io.js";
 import { isElf, loadProgramInput, type InputFormat } from "../program-input.js";
@@ -25,7 +33,16 @@ export interface RunCommandOptions {
   budget?: string;
   format?: InputFormat;
   section?: string;
+  engine?: CliEngine;
 }
+
+/** --engine: unset means the runtime's default (the JIT for verified programs, the interpreter otherwise). */
+export type CliEngine = "interp" | "jit";
+
+/** What --trace says when combined with --engine jit. */
+export const TRACE_NEEDS_INTERP = "--trace needs the interpreter: the JIT runs compiled WebAssembly and cannot step or trace (drop --engine jit, or use --engine interp)";
+
+const ENGINE_NAME = { interp: "interpreter", jit: "JIT" } as const;
 
 const hex64 = (v: bigint): string => `0x${v.toString(16)}`;
 
@@ -43,6 +60,7 @@ function positiveInt(v: string | undefined, name: string, dflt: number): number 
 }
 
 export function runCommand(file: string, opts: RunCommandOptions, io: CliIo): number {
+  if (opts.trace === true && opts.engine === "jit") throw new CliFailure(TRACE_NEEDS_INTERP);
   const bytes = readInput(io, file, "program");
   if (isElf(bytes) && (opts.format === undefined || opts.format === "auto" || opts.format === "elf")) {
     const done = runObjectProgram(file, bytes, opts, io);
@@ -55,7 +73,7 @@ export function runCommand(file: string, opts: RunCommandOptions, io: CliIo): nu
   if (opts.memHex !== undefined) memory = new Uint8Array(parseHexBytes(opts.memHex));
   const repeat = positiveInt(opts.repeat, "repeat", 1);
   const budget = positiveInt(opts.budget, "budget", DEFAULT_BUDGET);
-  return execute(input.insns, memory, { repeat, budget, trace: opts.trace === true, traceLimit: positiveInt(opts.traceLimit, "trace-limit", 10_000) }, io);
+  return execute(input.insns, memory, { repeat, budget, trace: opts.trace === true, traceLimit: positiveInt(opts.traceLimit, "trace-limit", 10_000), engine: opts.engine ?? "interp" }, io);
 }
 
 const CTX_TYPES = new Set(["xdp", "socket_filter", "sched_cls", "sched_act", "cgroup_skb"]);
@@ -76,14 +94,17 @@ function runObjectProgram(file: string, bytes: Uint8Array, opts: RunCommandOptio
   if (opts.memHex !== undefined) data = new Uint8Array(parseHexBytes(opts.memHex));
   const repeat = positiveInt(opts.repeat, "repeat", 1);
   const rt = new Runtime({ budget: positiveInt(opts.budget, "budget", DEFAULT_BUDGET) });
-  const col = loadCollection(rt, spec, { programs: [p.name] });
+  // count: the report below gives executed instructions on the verified JIT too.
+  const col = loadCollection(rt, spec, { programs: [p.name], count: true, ...(opts.engine !== undefined ? { engine: opts.engine } : {}) });
   try {
-    const r = col.programs.get(p.name)!.testRun({ dataIn: data, repeat });
+    const prog = col.programs.get(p.name)!;
+    if (prog.engineNote !== undefined) io.err(`note: ${prog.engineNote}\n`);
+    const r = prog.testRun({ dataIn: data, repeat });
     io.out(`r0 = ${hex64(r.r0)} (${r.r0})\n`);
     io.out(`executed ${r.executed} instructions\n`);
     const per = r.durationNs;
     const unit = per >= 1e6 ? `${(per / 1e6).toFixed(3)} ms` : per >= 1e3 ? `${(per / 1e3).toFixed(3)} us` : `${Math.round(per)} ns`;
-    io.out(`time ${unit}/run over ${repeat} run${repeat === 1 ? "" : "s"} (${p.type} program ${p.name}, BPF_PROG_TEST_RUN)\n`);
+    io.out(`time ${unit}/run over ${repeat} run${repeat === 1 ? "" : "s"} (${p.type} program ${p.name}, BPF_PROG_TEST_RUN, ${ENGINE_NAME[prog.engine]}${prog.jitMode === "verified" ? " verified" : ""})\n`);
     for (const line of rt.traceLines) io.err(`trace: ${line}\n`);
     return 0;
   } catch (e) {
@@ -102,13 +123,24 @@ export interface ExecuteOptions {
   budget: number;
   trace: boolean;
   traceLimit: number;
+  /** Default the interpreter; --trace always runs on it. */
+  engine?: CliEngine;
 }
 
 /** Runs and reports; returns the exit status (0 exit, 2 fault). Shared with the demo. */
 export function execute(insns: readonly Insn[], memory: Uint8Array, o: ExecuteOptions, io: CliIo): number {
   const space = new AddressSpace();
   const program = predecode(insns);
-  const machine = new Machine(program, space, { helpers: conformanceHelpers(), budget: o.budget });
+  let engine: CliEngine = o.trace ? "interp" : (o.engine ?? "interp");
+  if (engine === "jit") {
+    const why = checkedJitObstacle(program);
+    if (why !== undefined) {
+      io.err(`note: unverified program with ${why}: runs on the interpreter, which the checked JIT could differ from there\n`);
+      engine = "interp";
+    }
+  }
+  const opts = { helpers: conformanceHelpers(), budget: o.budget };
+  const machine = engine === "jit" ? new JitMachine(program, space, { ...opts, mode: "checked" }) : new Machine(program, space, opts);
   const region = space.mapBytes(memory.length > 0 ? memory : new Uint8Array(1), { name: "mem", kind: "mem" });
   const args = { r1: memory.length > 0 ? BigInt(region.start) : 0n, r2: BigInt(memory.length) };
   let result: RunResult;
@@ -116,7 +148,7 @@ export function execute(insns: readonly Insn[], memory: Uint8Array, o: ExecuteOp
   if (o.trace) {
     machine.reset(args);
     const sum = new TraceSummarizer();
-    const it = traceRun(machine);
+    const it = traceRun(machine as Machine);
     let printed = 0;
     for (;;) {
       const n = it.next();
@@ -156,7 +188,7 @@ export function execute(insns: readonly Insn[], memory: Uint8Array, o: ExecuteOp
   if (!o.trace) {
     const per = elapsedNs / o.repeat;
     const unit = per >= 1e6 ? `${(per / 1e6).toFixed(3)} ms` : per >= 1e3 ? `${(per / 1e3).toFixed(3)} us` : `${Math.round(per)} ns`;
-    io.out(`time ${unit}/run over ${o.repeat} run${o.repeat === 1 ? "" : "s"}${result.executed > 0 ? ` (${(per / result.executed).toFixed(2)} ns/insn)` : ""}\n`);
+    io.out(`time ${unit}/run over ${o.repeat} run${o.repeat === 1 ? "" : "s"}${result.executed > 0 ? ` (${(per / result.executed).toFixed(2)} ns/insn)` : ""} on the ${ENGINE_NAME[engine]}${engine === "jit" ? " (checked)" : ""}\n`);
   }
   return 0;
 }
