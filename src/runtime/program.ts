@@ -141,6 +141,8 @@ export class Program {
   /** The verifier accepted the program. */
   readonly verified: boolean;
   private readonly requestedJitMode: JitMode | undefined;
+  /** Runs count executed instructions (always, except on the verified JIT without `count: true`). */
+  readonly counts: boolean;
   private readonly count: boolean;
   private closed = false;
 
@@ -161,6 +163,7 @@ export class Program {
     this.engine = d.engine;
     this.jitMode = d.jitMode;
     this.engineNote = d.note;
+    this.counts = this.count || d.jitMode !== "verified";
   }
 
   /** What an engine choice gives this program. */

@@ -28,7 +28,7 @@ function runAll(name: string, engine: EngineChoice) {
     for (const pkt of ["tcp64", "udp512", "tcp64"] as const) {
       for (const cpu of [0, 1]) {
         const r = prog.testRun({ dataIn: benchPacket(pkt), repeat: 7, cpu });
-        runs.push({ pkt, cpu, retval: r.retval, r0: r.r0, dataOut: Buffer.from(r.dataOut!).toString("hex"), ...(engine.engine === "jit" && engine.mode === "verified" ? {} : { executed: r.executed }) });
+        runs.push({ pkt, cpu, retval: r.retval, r0: r.r0, dataOut: Buffer.from(r.dataOut!).toString("hex"), ...("mode" in engine && engine.mode === "verified" ? {} : { executed: r.executed }) });
       }
     }
     const memory = rt.space.u8.slice();

@@ -6,13 +6,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadCollectionSpec } from "../../src/elf/index.js";
 import { PerfReader, type BpfMap, type PerfEventArrayMap } from "../../src/maps/index.js";
-import { Runtime, TestRunError, loadCollection, type Collection } from "../../src/runtime/index.js";
+import { Runtime, TestRunError, loadCollection, type Collection, type LoadCollectionOptions } from "../../src/runtime/index.js";
 import type { JitMode } from "../../src/jit/index.js";
 import { REPO_ROOT } from "../support/paths.js";
 
 export const FIXTURES = join(REPO_ROOT, "test", "fixtures", "runtime");
 
-export type EngineChoice = { engine: "interp" } | { engine: "jit"; mode: JitMode };
+/** An engine forced on every program, or the runtime's own choice for these load options. */
+export type EngineChoice = { engine: "interp" } | { engine: "jit"; mode: JitMode } | { load: LoadCollectionOptions };
 
 type SetupOp =
   | { op: "update"; map: string; key: string; value: string; flags?: "any" | "exist" | "noexist" }
@@ -130,7 +131,8 @@ export function runManifest(m: Manifest, object: string, engine: EngineChoice): 
           repeat: run.repeat ?? 1,
           cpu: 0,
         });
-        runs.push({ retval: r.retval, r0: r.r0, dataOut: r.dataOut && hex(r.dataOut), ctxOut: r.ctxOut && hex(r.ctxOut), ...(engine.engine === "jit" && engine.mode === "verified" ? {} : { executed: r.executed }) });
+        // The verified JIT does not count executed instructions.
+        runs.push({ retval: r.retval, r0: r.r0, dataOut: r.dataOut && hex(r.dataOut), ctxOut: r.ctxOut && hex(r.ctxOut), ...(prog.counts ? { executed: r.executed } : {}) });
       } catch (e) {
         if (!(e instanceof TestRunError) && !(e instanceof Error && "fault" in e)) throw e;
         runs.push({ error: e.message, ...(e instanceof TestRunError ? { errno: e.errno } : {}) });
@@ -150,6 +152,7 @@ export function runManifest(m: Manifest, object: string, engine: EngineChoice): 
 
 /** loadCollection with every program on the chosen engine. */
 export function loadCollectionWith(rt: Runtime, spec: Parameters<typeof loadCollection>[1], engine: EngineChoice): Collection {
+  if ("load" in engine) return loadCollection(rt, spec, engine.load);
   if (engine.engine === "interp") return loadCollection(rt, spec, { engine: "interp" });
   const load = rt.loadProgram.bind(rt);
   rt.loadProgram = (p) => load({ ...p, engine: "jit", jitMode: engine.mode });

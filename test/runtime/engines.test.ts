@@ -1,0 +1,148 @@
+// The runtime's engine choice (EngineChoice, src/runtime/program.ts): the JIT in
+// verified mode by default for programs the verifier accepted, the interpreter for
+// unverified ones, the checked JIT on request except for unverified programs it could
+// run differently. And the differential check through the public API: every fixture
+// of test/fixtures/runtime gives the same runs, faults, maps, trace_pipe, perf samples
+// and address-space bytes whatever the engine choice.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { loadCollectionSpec } from "../../src/elf/index.js";
+import { ProgramFault, Runtime, chooseEngine, loadCollection } from "../../src/runtime/index.js";
+import { predecode } from "../../src/vm/index.js";
+import { assemble } from "../../src/asm/index.js";
+import { FIXTURES, runManifest, type Manifest, type Outcome } from "../jit/harness.js";
+
+const fixture = (name: string) => loadCollectionSpec(new Uint8Array(readFileSync(join(FIXTURES, `${name}.bpf.o`))), { name });
+
+test("verified programs run on the JIT without per-access checks by default; unverified ones on the interpreter", () => {
+  const col = loadCollection(new Runtime(), fixture("array_basic"));
+  for (const p of col.programs.values()) {
+    assert.equal(p.engine, "jit");
+    assert.equal(p.jitMode, "verified");
+    assert.equal(p.verified, true);
+    assert.equal(p.engineNote, undefined);
+  }
+  col.close();
+  const unverified = loadCollection(new Runtime(), fixture("array_basic"), { verify: false });
+  for (const p of unverified.programs.values()) assert.deepEqual([p.engine, p.jitMode, p.verified], ["interp", undefined, false]);
+  unverified.close();
+  const interp = loadCollection(new Runtime(), fixture("array_basic"), { engine: "interp" });
+  for (const p of interp.programs.values()) assert.equal(p.engine, "interp");
+  interp.close();
+  const checked = loadCollection(new Runtime(), fixture("array_basic"), { verify: false, engine: "jit" });
+  for (const p of checked.programs.values()) assert.deepEqual([p.engine, p.jitMode], ["jit", "checked"]);
+  checked.close();
+});
+
+test("an unverified program with a callback, callx or a tail call stays on the interpreter when the JIT is asked for, and says why", () => {
+  const col = loadCollection(new Runtime(), fixture("bpf_loop"), { verify: false, engine: "jit" });
+  for (const p of col.programs.values()) {
+    assert.equal(p.engine, "interp");
+    assert.match(p.engineNote ?? "", /unverified program with bpf_loop \(a callback\) at insn \d+: runs on the interpreter/);
+  }
+  col.close();
+  // Verified, the same program runs on the JIT: the verifier rules out computed function pointers.
+  const verified = loadCollection(new Runtime(), fixture("bpf_loop"), { engine: "jit" });
+  for (const p of verified.programs.values()) assert.deepEqual([p.engine, p.jitMode], ["jit", "verified"]);
+  verified.close();
+  const p = (text: string) => predecode(assemble(text));
+  assert.match(chooseEngine("jit", false, p("r1 = 0\ncallx r1\nexit")).note ?? "", /callx at insn 1/);
+  assert.match(chooseEngine("jit", false, p("r1 = r1\nr2 = 0\nr3 = 0\ncall 12\nr0 = 0\nexit")).note ?? "", /bpf_tail_call at insn 3/);
+  assert.deepEqual(chooseEngine("jit", false, p("r0 = 1\nexit")), { engine: "jit", jitMode: "checked", note: undefined });
+  assert.deepEqual(chooseEngine("auto", false, p("r0 = 1\nexit")), { engine: "interp", jitMode: undefined, note: undefined });
+  assert.deepEqual(chooseEngine("interp", true, p("r0 = 1\nexit")), { engine: "interp", jitMode: undefined, note: undefined });
+  // jitMode forces the JIT (testing the JIT itself).
+  assert.deepEqual(chooseEngine("jit", false, p("r1 = 0\ncallx r1\nexit"), "checked"), { engine: "jit", jitMode: "checked", note: undefined });
+});
+
+test("testRun's engine overrides the program's per run; count: true counts on the verified JIT", () => {
+  const data = new Uint8Array(64);
+  const interp = loadCollection(new Runtime(), fixture("array_basic"), { engine: "interp" });
+  const counted = loadCollection(new Runtime(), fixture("array_basic"), { count: true });
+  const plain = loadCollection(new Runtime(), fixture("array_basic"));
+  try {
+    for (const [name, p] of interp.programs) {
+      if (p.type !== "BPF_PROG_TYPE_XDP") continue;
+      const want = p.testRun({ dataIn: data });
+      const c = counted.programs.get(name)!;
+      assert.equal(c.engine, "jit");
+      const got = c.testRun({ dataIn: data });
+      assert.equal(got.r0, want.r0);
+      assert.equal(got.executed, want.executed);
+      const q = plain.programs.get(name)!;
+      assert.equal(q.testRun({ dataIn: data, engine: "interp" }).executed, want.executed);
+      assert.equal(q.testRun({ dataIn: data }).executed, 0);
+    }
+  } finally {
+    interp.close();
+    counted.close();
+    plain.close();
+  }
+});
+
+function firstDiff(a: Uint8Array, b: Uint8Array): string {
+  if (a.length !== b.length) return `sizes ${a.length} / ${b.length}`;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return `first difference at 0x${i.toString(16)}: ${a[i]} / ${b[i]}`;
+  return "";
+}
+
+const noExecuted = (o: Outcome): Outcome => ({ ...o, runs: o.runs.map((r) => {
+  const { executed: _e, ...rest } = r as Record<string, unknown>;
+  return rest;
+}) });
+
+function assertSame(name: string, a: Outcome, b: Outcome): void {
+  assert.deepEqual(b.runs, a.runs, `${name}: runs (results and faults)`);
+  assert.deepEqual(b.trace, a.trace, `${name}: trace_pipe`);
+  assert.deepEqual(b.perf, a.perf, `${name}: perf samples`);
+  assert.deepEqual(b.maps, a.maps, `${name}: maps`);
+  assert.equal(firstDiff(b.memory, a.memory), "", `${name}: address space`);
+}
+
+for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith(".json")).sort()) {
+  const m = JSON.parse(readFileSync(join(FIXTURES, file), "utf8")) as Manifest;
+  if (m.expect !== "accepted") continue;
+  for (const object of m.objects ?? [file.replace(/\.json$/, ".bpf.o")]) {
+    test(`${object}: the default engine (JIT) = the interpreter; unverified: --engine jit = the interpreter`, () => {
+      const interp = runManifest(m, object, { load: { engine: "interp" } });
+      assertSame(`${object} default`, noExecuted(interp), noExecuted(runManifest(m, object, { load: {} })));
+      // With executed counts: the verified JIT counting, the checked JIT (or the interpreter it routes to).
+      assertSame(`${object} counted`, interp, runManifest(m, object, { load: { count: true } }));
+      assertSame(`${object} unverified`, interp, runManifest(m, object, { load: { verify: false, engine: "jit" } }));
+    });
+  }
+}
+
+test("faults of unverified programs are the same on both engines", () => {
+  const programs: Array<[string, string]> = [
+    ["read past the packet", "r2 = *(u32 *)(r1 + 0)\nr0 = *(u64 *)(r2 + 60)\nexit"],
+    ["read of the packet", "r2 = *(u32 *)(r1 + 0)\nr0 = *(u8 *)(r2 + 12)\nexit"],
+    ["write below the stack", "r2 = 1\n*(u64 *)(r10 - 4104) = r2\nr0 = 0\nexit"],
+    ["NULL read", "r2 = 0\nr0 = *(u32 *)(r2 + 8)\nexit"],
+    ["misaligned atomic", "r2 = 1\n*(u64 *)(r10 - 16) = r2\nlock *(u64 *)(r10 - 12) += r2\nr0 = 0\nexit"],
+    ["budget", "r0 = 0\nloop:\nr0 += 1\ngoto loop"],
+    ["unknown helper", "call 999\nexit"],
+    ["recursion too deep", "call local f\nexit\nf:\ncall local f\nexit"],
+  ];
+  for (const [name, text] of programs) {
+    const outcome = (engine: "interp" | "jit") => {
+      const rt = new Runtime({ budget: 5000 });
+      const p = rt.loadProgram({ name: "p", type: "xdp", insns: assemble(text), engine });
+      assert.equal(p.engine, engine);
+      try {
+        const r = p.testRun({ dataIn: new Uint8Array(40).fill(0x45), repeat: 2 });
+        return { r0: r.r0, executed: r.executed };
+      } catch (e) {
+        if (e instanceof ProgramFault) return { fault: e.fault };
+        throw e;
+      } finally {
+        p.close();
+      }
+    };
+    const want = outcome("interp");
+    if (name !== "read of the packet") assert.ok("fault" in want, `${name} faults`);
+    assert.deepEqual(outcome("jit"), want, name);
+  }
+});
