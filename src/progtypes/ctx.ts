@@ -41,3 +41,26 @@ export const fieldOf = (layout: CtxLayout, name: string): CtxField => {
   if (x === undefined) throw new Error(`${layout.name} has no field ${name}`);
   return x;
 };
+
+/** struct bpf_sock (include/uapi/linux/bpf.h): the cgroup sock ctx and what PTR_TO_SOCKET points to. */
+export const BPF_SOCK: CtxLayout = {
+  name: "bpf_sock",
+  size: 80,
+  fields: [
+    f("bound_dev_if", 0, 4), f("family", 4, 4), f("type", 8, 4), f("protocol", 12, 4), f("mark", 16, 4), f("priority", 20, 4),
+    f("src_ip4", 24, 4), f("src_ip6", 28, 16), f("src_port", 44, 4),
+    // __be16 dst_port followed by 16 bits of zero padding.
+    f("dst_port", 48, 2), f("dst_ip4", 52, 4), f("dst_ip6", 56, 16), f("state", 72, 4), f("rx_queue_mapping", 76, 4),
+  ],
+};
+
+/** struct bpf_sock_addr (include/uapi/linux/bpf.h): the cgroup sock_addr ctx. */
+export const BPF_SOCK_ADDR: CtxLayout = {
+  name: "bpf_sock_addr",
+  size: 72,
+  fields: [
+    f("user_family", 0, 4), f("user_ip4", 4, 4, true), f("user_ip6", 8, 16, true), f("user_port", 24, 4, true),
+    f("family", 28, 4), f("type", 32, 4), f("protocol", 36, 4), f("msg_src_ip4", 40, 4, true), f("msg_src_ip6", 44, 16, true),
+    f("sk", 64, 8, false, "ptr"),
+  ],
+};

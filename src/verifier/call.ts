@@ -1,7 +1,8 @@
 /**
  * Calls: check_helper_call() / check_func_arg() / check_mem_size_reg() for helpers
  * (prototypes in helpers-table.ts), reference tracking (acquire on
- * bpf_ringbuf_reserve, release on submit/discard, check_reference_leak at exit),
+ * bpf_ringbuf_reserve and the bpf_sk_lookup_* socket lookups, release on
+ * submit/discard and bpf_sk_release, check_reference_leak at exit),
  * bpf_spin_lock/unlock (process_spin_lock), bpf-to-bpf calls (check_func_call,
  * prepare_func_exit) and callbacks (push_callback_call with
  * set_loop_callback_state / set_map_elem_callback_state).
@@ -9,7 +10,7 @@
 import type { CallInsn } from "../isa/index.js";
 import { mapTypeId } from "../maps/index.js";
 import { UNKNOWN, fromBig, isConst, isZero, known, sync, toBig, umaxNum, S64_MIN } from "./bounds.js";
-import { E2BIG, EACCES, EFAULT, EINVAL, type Env } from "./env.js";
+import { E2BIG, EACCES, EFAULT, EINVAL, VerifyFail, type Env } from "./env.js";
 import { familiesOf, helperProto, mapFuncCompatible, type ArgType, type HelperProto } from "./helpers-table.js";
 import { helperMemAccess } from "./mem.js";
 import { tnumStr } from "./tnum.js";
@@ -49,6 +50,8 @@ function expectedTypes(t: ArgType): string[] | undefined {
     case "CONST_STR": return ["map_value"];
     case "RINGBUF_MEM_RELEASE": return ["ringbuf_mem"];
     case "SPIN_LOCK": return ["map_value"];
+    // btf_id_sock_common_types: the sk pointers plus any BTF pointer (printed as the kernel's "ptr_", "trusted_ptr_").
+    case "SOCK_COMMON_RELEASE": return ["sock_common", "sock", "tcp_sock", "xdp_sock", "ptr_", "trusted_ptr_"];
     default: return undefined;
   }
 }
@@ -68,6 +71,7 @@ function typeOk(t: ArgType, r: Reg): boolean {
     case "CONST_STR": return r.type === "PTR_TO_MAP_VALUE" && !r.maybeNull;
     case "RINGBUF_MEM_RELEASE": return r.type === "PTR_TO_MEM" && r.ringbuf && !r.maybeNull;
     case "SPIN_LOCK": return r.type === "PTR_TO_MAP_VALUE" && !r.maybeNull;
+    case "SOCK_COMMON_RELEASE": return (r.type === "PTR_TO_SOCKET" || r.type === "PTR_TO_SOCK_COMMON") && !r.maybeNull;
     default: return true;
   }
 }
@@ -103,7 +107,7 @@ function checkArg(env: Env, proto: HelperProto, arg: number, meta: Meta): void {
   } else if (sizeArg && r.type !== "SCALAR_VALUE") {
     env.fail(`R${regno} type=${regTypeStr(r)} expected=scalar`, EACCES);
   }
-  if (t === "RINGBUF_MEM_RELEASE") {
+  if (t === "RINGBUF_MEM_RELEASE" || t === "SOCK_COMMON_RELEASE") {
     if (!r.refObjId && !isNullReg(r)) env.fail(`R${regno} must be referenced when passed to release function`, EINVAL);
     meta.releaseRegno = regno;
   }
@@ -232,6 +236,12 @@ export function checkHelperCall(env: Env, insn: CallInsn): CallOutcome {
   const meta: Meta = { releaseRegno: 0, refObjId: 0, memSize: 0, subprog: -1, rawRegno: -1, msizeMax: 0n };
   for (let i = 0; i < proto.args.length; i++) checkArg(env, proto, i, meta);
   if (proto.args.some((a) => a === "SPIN_LOCK")) spinLock(env, 1, id === 93);
+  // record_func_key(): prints without a newline, so "processed ..." follows on the same line.
+  if (id === 12 && meta.map?.spec.type !== "BPF_MAP_TYPE_PROG_ARRAY") {
+    const msg = "expected prog array map for tail call";
+    env.verbose(msg);
+    throw new VerifyFail(EINVAL, msg);
+  }
   if (meta.releaseRegno) {
     let ok = false;
     if (meta.refObjId) ok = releaseReference(env, meta.refObjId);
@@ -260,6 +270,15 @@ export function checkHelperCall(env: Env, insn: CallInsn): CallOutcome {
       if (meta.map === undefined) env.fail("kernel subsystem misconfigured verifier", EINVAL);
       r0 = ptrTo("PTR_TO_MAP_VALUE", meta.map, 0, true, env.newId());
       break;
+    case "SOCKET_OR_NULL":
+    case "SOCK_COMMON_OR_NULL": {
+      // Acquired like a ringbuf record: the NULL-check id is then the reference id.
+      r0 = ptrReg(proto.ret === "SOCKET_OR_NULL" ? "PTR_TO_SOCKET" : "PTR_TO_SOCK_COMMON", { maybeNull: true, id: env.newId() });
+      const ref = env.newId();
+      env.cur.refs = [...env.cur.refs, { id: ref, insn: env.insnIdx }];
+      r0 = regWith(r0, { id: ref, refObjId: ref });
+      break;
+    }
     case "RINGBUF_MEM_OR_NULL": {
       r0 = ptrReg("PTR_TO_MEM", { ringbuf: true, maybeNull: true, memSize: meta.memSize, id: env.newId() });
       const ref = env.newId();

@@ -81,6 +81,8 @@ export interface Subprog {
   /** Deepest stack byte used (positive, as subprog_info.stack_depth). */
   stackDepth: number;
   hasTailCall: boolean;
+  /** Has BPF_LD_[ABS|IND] (has_ld_abs). */
+  hasLdAbs: boolean;
 }
 
 export interface EnvOptions {
@@ -92,6 +94,8 @@ export interface EnvOptions {
   lineInfo?: ReadonlyArray<{ pc: number; fileName: string; line: string; lineNumber: number; column: number }>;
   expectedAttachType?: string;
   gpl: boolean;
+  /** BTF func_info came with the program (attr.func_info_cnt > 0). */
+  hasFuncInfo?: boolean;
 }
 
 export class Env {
@@ -110,6 +114,7 @@ export class Env {
   readonly attach: string | undefined;
   readonly gpl: boolean;
   readonly lineInfo: EnvOptions["lineInfo"];
+  readonly hasFuncInfo: boolean;
   /** Log level above 0. */
   private readonly logOn: boolean;
   subprogs: Subprog[] = [];
@@ -162,6 +167,7 @@ export class Env {
     this.attach = o.expectedAttachType;
     this.gpl = o.gpl;
     this.lineInfo = o.lineInfo;
+    this.hasFuncInfo = o.hasFuncInfo ?? false;
   }
 
   /** The known scalar of the immediate at `pc`: sign-extended to 64 bits, or zero-extended (32-bit ALU). */

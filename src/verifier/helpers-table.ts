@@ -25,9 +25,12 @@ export type ArgType =
   | "STACK_OR_NULL"
   | "CONST_STR"
   | "RINGBUF_MEM_RELEASE"
-  | "SPIN_LOCK";
+  | "SPIN_LOCK"
+  | "SOCK_COMMON_RELEASE"; // ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE (bpf_sk_release)
 
-export type RetType = "INTEGER" | "VOID" | "MAP_VALUE_OR_NULL" | "RINGBUF_MEM_OR_NULL";
+export type RetType = "INTEGER" | "VOID" | "MAP_VALUE_OR_NULL" | "RINGBUF_MEM_OR_NULL"
+  // RET_PTR_TO_SOCKET_OR_NULL / RET_PTR_TO_SOCK_COMMON_OR_NULL of the acquiring socket lookups.
+  | "SOCKET_OR_NULL" | "SOCK_COMMON_OR_NULL";
 
 /** Program-type families that decide which helpers a program may call. */
 export type HelperFamily = "base" | "xdp" | "skb" | "tc" | "sk_filter" | "cg_skb" | "tracing" | "kprobe" | "syscall";
@@ -74,17 +77,23 @@ export const HELPER_PROTOS: readonly HelperProto[] = [
   H(26, "bpf_skb_load_bytes", "INTEGER", ["CTX", "ANYTHING", "UNINIT_MEM", "CONST_SIZE"], ["skb", "tc", "sk_filter", "cg_skb"]),
   H(28, "bpf_csum_diff", "INTEGER", ["MEM_OR_NULL", "CONST_SIZE_OR_ZERO", "MEM_OR_NULL", "CONST_SIZE_OR_ZERO", "ANYTHING"], ["xdp", "tc"]),
   H(42, "bpf_get_numa_node_id", "INTEGER", [], ALL_PROGS),
+  H(43, "bpf_skb_change_head", "INTEGER", ["CTX", "ANYTHING", "ANYTHING"], ["tc"], { changesPktData: true }),
   H(44, "bpf_xdp_adjust_head", "INTEGER", ["CTX", "ANYTHING"], ["xdp"], { changesPktData: true }),
   H(45, "bpf_probe_read_str", "INTEGER", ["UNINIT_MEM", "CONST_SIZE_OR_ZERO", "ANYTHING"], TRACE, { gplOnly: true }),
   H(51, "bpf_redirect_map", "INTEGER", ["CONST_MAP_PTR", "ANYTHING", "ANYTHING"], ["xdp"]),
   H(54, "bpf_xdp_adjust_meta", "INTEGER", ["CTX", "ANYTHING"], ["xdp"], { changesPktData: true }),
   H(65, "bpf_xdp_adjust_tail", "INTEGER", ["CTX", "ANYTHING"], ["xdp"], { changesPktData: true }),
   H(68, "bpf_skb_load_bytes_relative", "INTEGER", ["CTX", "ANYTHING", "UNINIT_MEM", "CONST_SIZE", "ANYTHING"], ["tc", "sk_filter", "cg_skb"]),
+  // The socket lookups (bpf_sk_lookup_tcp_proto, bpf_xdp_sk_lookup_*_proto) acquire a reference bpf_sk_release drops.
+  H(84, "bpf_sk_lookup_tcp", "SOCKET_OR_NULL", ["CTX", "MEM", "CONST_SIZE", "ANYTHING", "ANYTHING"], ["xdp", "tc", "cg_skb"]),
+  H(85, "bpf_sk_lookup_udp", "SOCKET_OR_NULL", ["CTX", "MEM", "CONST_SIZE", "ANYTHING", "ANYTHING"], ["xdp", "tc", "cg_skb"]),
+  H(86, "bpf_sk_release", "INTEGER", ["SOCK_COMMON_RELEASE"], ["xdp", "tc", "cg_skb"]),
   H(87, "bpf_map_push_elem", "INTEGER", ["CONST_MAP_PTR", "MAP_VALUE", "ANYTHING"], ALL_PROGS),
   H(88, "bpf_map_pop_elem", "INTEGER", ["CONST_MAP_PTR", "UNINIT_MAP_VALUE"], ALL_PROGS),
   H(89, "bpf_map_peek_elem", "INTEGER", ["CONST_MAP_PTR", "UNINIT_MAP_VALUE"], ALL_PROGS),
   H(93, "bpf_spin_lock", "VOID", ["SPIN_LOCK"], ALL_PROGS),
   H(94, "bpf_spin_unlock", "VOID", ["SPIN_LOCK"], ALL_PROGS),
+  H(99, "bpf_skc_lookup_tcp", "SOCK_COMMON_OR_NULL", ["CTX", "MEM", "CONST_SIZE", "ANYTHING", "ANYTHING"], ["xdp", "tc", "cg_skb"]),
   H(112, "bpf_probe_read_user", "INTEGER", ["UNINIT_MEM", "CONST_SIZE_OR_ZERO", "ANYTHING"], TRACE, { gplOnly: true }),
   H(113, "bpf_probe_read_kernel", "INTEGER", ["UNINIT_MEM", "CONST_SIZE_OR_ZERO", "ANYTHING"], ["base"], { gplOnly: true, needsPrivilege: true }),
   H(114, "bpf_probe_read_user_str", "INTEGER", ["UNINIT_MEM", "CONST_SIZE_OR_ZERO", "ANYTHING"], TRACE, { gplOnly: true }),

@@ -144,6 +144,7 @@ function verifyOnce(input: VerifierInput, logLevel: 0 | 1 | 2): VerifierResult {
     ...(input.lineInfo !== undefined ? { lineInfo: input.lineInfo } : {}),
     ...(input.expectedAttachType !== undefined ? { expectedAttachType: input.expectedAttachType } : {}),
     gpl: isGpl(input.license ?? "GPL"),
+    hasFuncInfo: (input.funcInfo?.length ?? 0) > 0,
   });
   let error: VerifierError | undefined;
   try {

@@ -31,7 +31,7 @@ function isConstW(r: Reg, jmp32: boolean): boolean {
 /** reg_not_null(). */
 function regNotNull(r: Reg): boolean {
   if (r.maybeNull) return false;
-  return r.type === "PTR_TO_MAP_VALUE" || r.type === "PTR_TO_MAP_KEY" || r.type === "PTR_TO_MEM" || r.type === "PTR_TO_SOCK_COMMON";
+  return r.type === "PTR_TO_MAP_VALUE" || r.type === "PTR_TO_MAP_KEY" || r.type === "PTR_TO_MEM" || r.type === "PTR_TO_SOCK_COMMON" || r.type === "PTR_TO_SOCKET";
 }
 
 function pktBranchTaken(dst: Reg, src: Reg, op: CondOp): 1 | 0 | -1 {

@@ -9,7 +9,7 @@
  */
 import type { AtomicInsn, LdxInsn, StInsn, StxInsn } from "../isa/index.js";
 import { UNKNOWN, coerceToSize, isConst, isZero, known, knownImm, signExtend, sminNum, smaxNum, umaxNum, valueSNum, type Bounds } from "./bounds.js";
-import { ctxAccess, directPacketAccess } from "./ctx.js";
+import { bpfSockCommonValid, bpfSockValid, ctxAccess, directPacketAccess } from "./ctx.js";
 import { EACCES, EFAULT, EINVAL, type Env } from "./env.js";
 import { Tnum, fls64, tnumAdd, tnumConstPair, tnumIsAligned, tnumStr } from "./tnum.js";
 import {
@@ -403,6 +403,13 @@ export function memAccess(env: Env, regno: number, off: number, size: number, t:
       else stackWriteVar(env, r, minOff, maxOff, value, imm);
       return undefined;
     }
+    case "PTR_TO_SOCKET":
+    case "PTR_TO_SOCK_COMMON": {
+      if (r.maybeNull) break;
+      if (t === "write") env.fail(`R${regno} cannot write into ${regTypeStr(r)}`, EACCES);
+      sockAccess(env, regno, r, o, size);
+      return unknownScalar();
+    }
     case "PTR_TO_PACKET":
     case "PTR_TO_PACKET_META": {
       if (t === "write" && !directPacketAccess(env.progType, true)) env.fail("cannot write into packet", EACCES);
@@ -414,6 +421,16 @@ export function memAccess(env: Env, regno: number, off: number, size: number, t:
       break;
   }
   return env.fail(`R${regno} invalid mem access '${regTypeStr(r)}'`, EACCES);
+}
+
+/**
+ * check_sock_access(): reads through a socket pointer go to struct bpf_sock fields
+ * (bpf_sock_is_valid_access; bpf_sock_common_is_valid_access for sock_common).
+ */
+function sockAccess(env: Env, regno: number, r: Reg, off: number, size: number): void {
+  if (r.b.sminH < 0) env.fail(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, EACCES);
+  const ok = r.type === "PTR_TO_SOCKET" ? bpfSockValid(off, size) : bpfSockCommonValid(off, size);
+  if (!ok) env.fail(`R${regno} invalid ${regTypeStr(r)} access off=${off} size=${size}`, EACCES);
 }
 
 const UNKNOWN_LOADED = [1, 2, 3, 4, 5, 6, 7].map((size) => scalarReg(coerceToSize(UNKNOWN, size), 0));
@@ -441,10 +458,9 @@ export function checkStore(env: Env, insn: StxInsn | StInsn): void {
     value = env.readReg(insn.src);
     valueRegno = insn.src;
   }
-  const dst = env.readReg(insn.dst);
-  if (insn.kind === "st" && dst.type === "PTR_TO_CTX" && env.progType !== "BPF_PROG_TYPE_SYSCALL") {
-    env.fail(`BPF_ST stores into R${insn.dst} ctx is not allowed`, EACCES);
-  }
+  // BPF_ST into ctx is checked like BPF_STX: the kernel dropped "BPF_ST stores into
+  // R%d ctx is not allowed" (6.x), the field's is_valid_access decides.
+  env.readReg(insn.dst);
   memAccess(env, insn.dst, insn.off, insn.size, "write", valueRegno, value, insn.kind === "st" ? insn.imm : undefined, false);
 }
 
@@ -457,7 +473,7 @@ export function checkAtomic(env: Env, insn: AtomicInsn): void {
     if (isPointer(r0) && !env.privileged) env.fail("R0 leaks addr into mem", EACCES);
   }
   if (isPointer(src) && !env.privileged) env.fail(`R${insn.src} leaks addr into mem`, EACCES);
-  if (dst.type === "PTR_TO_CTX" || isPktPointer(dst) || dst.type === "PTR_TO_FLOW_KEYS" || dst.type === "PTR_TO_SOCK_COMMON") {
+  if (dst.type === "PTR_TO_CTX" || isPktPointer(dst) || dst.type === "PTR_TO_FLOW_KEYS" || dst.type === "PTR_TO_SOCK_COMMON" || dst.type === "PTR_TO_SOCKET") {
     env.fail(`BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(dst)} is not allowed`, EACCES);
   }
   const loadReg = insn.op === "cmpxchg" ? 0 : insn.src;

@@ -13,6 +13,12 @@ export interface RetRange {
   readonly max: bigint;
 }
 
+const SOCK_ADDR_MUST_PASS = [
+  "BPF_CGROUP_UDP4_RECVMSG", "BPF_CGROUP_UDP6_RECVMSG", "BPF_CGROUP_UNIX_RECVMSG",
+  "BPF_CGROUP_INET4_GETPEERNAME", "BPF_CGROUP_INET6_GETPEERNAME", "BPF_CGROUP_UNIX_GETPEERNAME",
+  "BPF_CGROUP_INET4_GETSOCKNAME", "BPF_CGROUP_INET6_GETSOCKNAME", "BPF_CGROUP_UNIX_GETSOCKNAME",
+];
+
 /** The allowed R0 range of a program type (and attach type), or undefined when any value goes. */
 export function returnRange(type: ProgramTypeName, attach: string | undefined): RetRange | undefined {
   switch (type) {
@@ -25,6 +31,10 @@ export function returnRange(type: ProgramTypeName, attach: string | undefined): 
     case "BPF_PROG_TYPE_CGROUP_SOCKOPT":
       return { min: 0n, max: 1n };
     case "BPF_PROG_TYPE_CGROUP_SOCK_ADDR":
+      // recvmsg and get{peer,sock}name hooks cannot drop (1 only); bind may also ask
+      // to skip the port check (2, 3).
+      if (SOCK_ADDR_MUST_PASS.includes(attach ?? "")) return { min: 1n, max: 1n };
+      if (attach === "BPF_CGROUP_INET4_BIND" || attach === "BPF_CGROUP_INET6_BIND") return { min: 0n, max: 3n };
       return { min: 0n, max: 1n };
     case "BPF_PROG_TYPE_SK_LOOKUP":
       return { min: 0n, max: 1n };

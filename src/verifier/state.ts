@@ -27,7 +27,8 @@ export type RegType =
   | "PTR_TO_MEM"
   | "PTR_TO_FUNC"
   | "PTR_TO_FLOW_KEYS"
-  | "PTR_TO_SOCK_COMMON";
+  | "PTR_TO_SOCK_COMMON"
+  | "PTR_TO_SOCKET";
 
 /** A map as the verifier knows it: its index in VerifierInput.maps and its spec. */
 export interface MapRef {
@@ -50,7 +51,7 @@ export interface Reg {
   readonly b: Bounds;
   /** Scalar link id / pointer id (packet pointers with the same variable part, NULL-check groups). */
   readonly id: number;
-  /** Reference the pointer holds (ringbuf records). */
+  /** Reference the pointer holds (ringbuf records, sockets from bpf_sk_lookup_*). */
   readonly refObjId: number;
   /** Packet pointers: bytes known accessible from the pointer; -1 AT_PKT_END, -2 BEYOND_PKT_END. */
   readonly range: number;
@@ -127,7 +128,7 @@ const REG_TYPE_STR: Record<RegType, string> = {
   NOT_INIT: "?", SCALAR_VALUE: "scalar", PTR_TO_CTX: "ctx", CONST_PTR_TO_MAP: "map_ptr", PTR_TO_MAP_VALUE: "map_value",
   PTR_TO_MAP_KEY: "map_key", PTR_TO_STACK: "fp", PTR_TO_PACKET: "pkt", PTR_TO_PACKET_META: "pkt_meta",
   PTR_TO_PACKET_END: "pkt_end", PTR_TO_MEM: "mem", PTR_TO_FUNC: "func", PTR_TO_FLOW_KEYS: "flow_keys",
-  PTR_TO_SOCK_COMMON: "sock_common",
+  PTR_TO_SOCK_COMMON: "sock_common", PTR_TO_SOCKET: "sock",
 };
 
 export function regTypeStr(r: Pick<Reg, "type" | "maybeNull" | "ringbuf" | "rdonly">): string {

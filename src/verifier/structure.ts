@@ -4,8 +4,10 @@
  * function), check_cfg() (a depth-first search: jumps in range, no back-edges for
  * unprivileged programs, every instruction reachable, no jump into the middle of
  * ld_imm64, prune points and forced checkpoints), compute_live_registers() (which
- * registers each instruction may read before they are written), and after the walk
- * check_max_stack_depth() (the combined stack of any call chain <= 512 bytes).
+ * registers each instruction may read before they are written), the checks
+ * bpf_check() makes between them (check_abnormal_return,
+ * check_map_prog_compatibility), and after the walk check_max_stack_depth() (the
+ * combined stack of any call chain <= 512 bytes, 256 below a tail call).
  */
 import type {
   AluInsn, AtomicInsn, CallInsn, CallxInsn, EndianInsn, Insn, JaInsn, JmpInsn, LdImm64Insn, LdPacketInsn, LdxInsn, StInsn, StxInsn,
@@ -61,7 +63,7 @@ function findSubprogs(env: Env): Subprog[] {
     (starts ??= new Set<number>([0])).add(target);
   }
   const sorted = starts === undefined ? [0] : [...starts].sort((a, b) => a - b);
-  const subs: Subprog[] = sorted.map((start, i) => ({ start, end: sorted[i + 1] ?? env.len, stackDepth: 0, hasTailCall: false }));
+  const subs: Subprog[] = sorted.map((start, i) => ({ start, end: sorted[i + 1] ?? env.len, stackDepth: 0, hasTailCall: false, hasLdAbs: false }));
   for (const sp of subs) {
     for (let pc = sp.start; pc < sp.end; pc++) {
       const c = code[pc]!;
@@ -69,6 +71,8 @@ function findSubprogs(env: Env): Subprog[] {
       if (c === K_CALL) {
         const insn = env.bySlot[pc] as CallInsn;
         if (insn.target === "helper" && insn.imm === 12) sp.hasTailCall = true;
+      } else if (c === K_LD_ABS || c === K_LD_IND) {
+        sp.hasLdAbs = true;
       } else if (c === K_JMP || c === K_JA) {
         const off = pc + 1 + (env.bySlot[pc] as JmpInsn | JaInsn).off;
         if (off < sp.start || off >= sp.end) env.fail(`jump out of range from insn ${pc} to ${off}`, EINVAL);
@@ -78,6 +82,55 @@ function findSubprogs(env: Env): Subprog[] {
     }
   }
   return subs;
+}
+
+/**
+ * check_abnormal_return(): without BTF func_info the verifier cannot know a
+ * subprogram returns int, so subprograms may not leave through LD_ABS or a tail call.
+ */
+function checkAbnormalReturn(env: Env): void {
+  for (let i = 1; i < env.subprogs.length; i++) {
+    const sp = env.subprogs[i]!;
+    if (sp.hasLdAbs) env.fail("LD_ABS is not allowed in subprogs without BTF", EINVAL);
+    if (sp.hasTailCall) env.fail("tail_call is not allowed in subprogs without BTF", EINVAL);
+  }
+}
+
+/** is_tracing_prog_type(). */
+function isTracingProgType(env: Env): boolean {
+  switch (env.progType) {
+    case "BPF_PROG_TYPE_KPROBE": case "BPF_PROG_TYPE_TRACEPOINT": case "BPF_PROG_TYPE_PERF_EVENT":
+    case "BPF_PROG_TYPE_RAW_TRACEPOINT": case "BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE":
+      return true;
+    case "BPF_PROG_TYPE_TRACING":
+      return env.attach !== "BPF_TRACE_ITER";
+    default:
+      return false;
+  }
+}
+
+/**
+ * check_map_prog_compatibility(), as resolve_pseudo_ldimm64() runs it for every map
+ * an ld_imm64 names, before check_cfg(): maps with a bpf_spin_lock are not for
+ * socket filters or tracing programs (they may run in any context, NMI included).
+ */
+function checkMapProgCompatibility(env: Env): void {
+  for (let k = 0; k < env.pcOf.length; k++) {
+    if (env.code[env.pcOf[k]!] !== K_LD_IMM64) continue;
+    const insn = env.insns[k] as LdImm64Insn;
+    let m: (typeof env.maps)[number] | undefined;
+    if (insn.pseudo === "imm") {
+      const v = insn.value;
+      m = env.maps.find((x) => (x.address !== undefined && BigInt(x.address) === v) ||
+        (x.valueAddress !== undefined && v >= BigInt(x.valueAddress) && v < BigInt(x.valueAddress + x.spec.valueSize)));
+    } else if (insn.pseudo !== "func" && insn.pseudo !== "btf_id") {
+      const byFd = insn.pseudo === "map_fd" || insn.pseudo === "map_value";
+      m = env.maps.find((x) => x.index === insn.imm) ?? (byFd ? env.maps[insn.imm] : undefined);
+    }
+    if (m === undefined || m.spec.spinLockOffset === undefined) continue;
+    if (env.progType === "BPF_PROG_TYPE_SOCKET_FILTER") env.fail("socket filter progs cannot use bpf_spin_lock yet", EINVAL);
+    if (isTracingProgType(env)) env.fail("tracing progs cannot use bpf_spin_lock yet", EINVAL);
+  }
 }
 
 /** Registers an instruction reads (low 16 bits) and writes (high 16 bits). */
@@ -181,6 +234,8 @@ export function checkStructure(env: Env): Cfg {
   const limit = env.privileged ? BPF_COMPLEXITY_LIMIT_INSNS : BPF_MAXINSNS;
   if (n > limit) env.fail(`program of ${n} insns is too large (limit ${limit})`, E2BIG);
   env.subprogs = findSubprogs(env);
+  if (!env.hasFuncInfo) checkAbnormalReturn(env);
+  checkMapProgCompatibility(env);
   // The arrays the walk keeps are plain arrays (see Cfg); the temporaries are reused scratch.
   const liveBefore = new Array<number>(n + 1).fill(0);
   const prune = new Array<number>(n + 1).fill(0);
@@ -353,6 +408,11 @@ export function checkStructure(env: Env): Cfg {
 export function checkMaxStackDepth(env: Env, cfg: Cfg): void {
   const round = (d: number): number => Math.ceil(d / 16) * 16;
   const visit = (idx: number, depth: number, frames: number, path: number[]): void => {
+    // A tail call unwinds only its own frame: the callers' frames stay, so with up
+    // to 33 chained tail calls each caller chain must stay under 256 bytes (8k in all).
+    if (idx > 0 && env.subprogs[idx]!.hasTailCall && depth >= 256) {
+      env.fail(`tail_calls are not allowed when call stack of previous frames is ${depth} bytes. Too large`, EACCES);
+    }
     const total = depth + round(env.subprogs[idx]!.stackDepth);
     if (total > 512) env.fail(`combined stack size of ${frames} calls is ${total}. Too large`, EACCES);
     for (const c of cfg.callees[idx]!) {
