@@ -11,4 +11,5 @@ export * from "./interp.js";
 export * from "./convert.js";
 export * from "./jsgen.js";
 export * from "./ebpf-filter.js";
+export * from "./jit-filter.js";
 export * from "./filter/index.js";

@@ -30,7 +30,7 @@ export const MAX_LABELS = 1000;
 
 /** What both engines offer. */
 export interface CbpfFilter {
-  readonly engine: "interp" | "js" | "ebpf";
+  readonly engine: "interp" | "js" | "ebpf" | "jit";
   run(pkt: Uint8Array, wirelen: number, caplen: number, offset: number): number;
   matches(p: { readonly buffer: Uint8Array; readonly dataOffset: number; readonly caplen: number; readonly len: number }): boolean;
 }

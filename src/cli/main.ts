@@ -156,7 +156,7 @@ function build(io: CliIo, setStatus: (n: number | Promise<number>) => void, setF
       .option("-r, --read <file>", "read packets from a pcap or pcapng file ('-' for stdin)")
       .option("-w, --write <file>", "write the matching packets to a pcap file ('-' for stdout)")
       .option("-c, --count <n>", "stop after N matching packets")
-      .addOption(new Option("--engine <engine>", "what runs the filter").choices(["auto", "interp", "js", "ebpf"]).default("auto"))
+      .addOption(new Option("--engine <engine>", "what runs the filter").choices(["auto", "interp", "js", "ebpf", "jit"]).default("auto"))
       .option("--pcapng", "write pcapng instead of pcap")
       .option("--nano", "nanosecond timestamps in the written pcap")
       .option("--no-progress", "no progress bar on stderr")

@@ -1,13 +1,14 @@
 // The interpreter's libpcap semantics, instruction by instruction, and a differential
 // fuzz: random programs on random packets give the same result in the predecoded
-// interpreter, in a plain reference model of bpf_filter(), and (for kernel-valid
-// programs) in the converted eBPF.
+// interpreter, in a plain reference model of bpf_filter(), (for kernel-valid
+// programs) in the converted eBPF, and in the JIT engine (always: it keeps libpcap's
+// semantics where the kernel's differ).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { CbpfError } from "../../src/errors/index.js";
 import * as C from "../../src/cbpf/constants.js";
-import { BPF_JUMP, BPF_STMT, CbpfProgram, compileToJs, convertToEbpf, findClassicError, generateJs, type SockFilter } from "../../src/cbpf/index.js";
+import { BPF_JUMP, BPF_STMT, CbpfProgram, JitFilter, compileToJs, convertToEbpf, findClassicError, generateJs, type SockFilter } from "../../src/cbpf/index.js";
 import { evalConverted } from "./ebpf-eval.js";
 
 const { BPF_LD, BPF_LDX, BPF_ST, BPF_STX, BPF_ALU, BPF_JMP, BPF_RET, BPF_MISC, BPF_W, BPF_H, BPF_B, BPF_ABS, BPF_IND, BPF_MEM, BPF_LEN, BPF_MSH, BPF_IMM, BPF_K, BPF_X, BPF_A } = C;
@@ -267,4 +268,69 @@ test("JS engine: backward jumps stay on the interpreter; the source is plain", (
   assert.match(src, /if \(14 > caplen\) return 0; A = \(p\[o \+ 12\] << 8\) \| p\[o \+ 12 \+ 1\];/);
   assert.match(src, /if \(!\(A === 2048\)\) \{ return 0; \}/);
   assert.throws(() => generateJs([]), { code: "ECBPF" });
+});
+
+/** Loads anywhere in the u32 range: ancillary offsets, X + k past 2^32. */
+const jitInsnAt = (i: number, n: number): fc.Arbitrary<SockFilter> =>
+  i === n - 1
+    ? insnAt(i, n)
+    : fc.oneof(
+        { weight: 4, arbitrary: insnAt(i, n) },
+        { weight: 1, arbitrary: fc.tuple(fc.constantFrom(BPF_W, BPF_H, BPF_B), fc.constantFrom(BPF_ABS, BPF_IND), u32).map(([s, m, k]) => BPF_STMT(BPF_LD | s | m, k)) },
+        { weight: 1, arbitrary: fc.constantFrom(BPF_STMT(BPF_LDX | BPF_IMM, 0xffffffff), BPF_STMT(BPF_LDX | BPF_IMM, 33), BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, (C.SKF_AD_OFF + C.SKF_AD_PROTOCOL) >>> 0)) },
+      );
+const jitProgramArb = fc.integer({ min: 1, max: 40 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => jitInsnAt(i, n))));
+
+test("fuzz: JIT engine = reference model, one packet at a time and in a block (shifts by X >= 32, wrapping X + k, ancillary offsets included)", () => {
+  fc.assert(
+    fc.property(jitProgramArb, fc.array(packetArb, { minLength: 1, maxLength: 5 }), (prog, pkts) => {
+      const f = new JitFilter(prog);
+      try {
+        const want = pkts.map(([bytes, extra]) => reference(prog, bytes, bytes.length + extra, bytes.length));
+        pkts.forEach(([bytes, extra], i) => assert.equal(f.run(bytes, bytes.length + extra, bytes.length, 0), want[i], `packet ${i}`));
+        const all = new Uint8Array(pkts.reduce((s, [b]) => s + b.length + 1, 0));
+        const offs: number[] = [];
+        let at = 1;
+        for (const [b] of pkts) {
+          all.set(b, at);
+          offs.push(at);
+          at += b.length;
+        }
+        const out = new Uint32Array(pkts.length);
+        f.runBlock(all, pkts.length, offs, pkts.map(([b]) => b.length), pkts.map(([b, e]) => b.length + e), out);
+        assert.deepEqual(Array.from(out), want);
+      } finally {
+        f.close();
+      }
+    }),
+    { numRuns: 1500 },
+  );
+});
+
+test("JIT engine: libpcap's semantics where the kernel's conversion differs", () => {
+  const pkt = Uint8Array.from({ length: 64 }, (_, i) => i);
+  const jit = (prog: SockFilter[], bytes = pkt, wirelen = 64): number => new JitFilter(prog).run(bytes, wirelen, bytes.length, 0);
+  // X + k wraps 2^32: libpcap rejects (the kernel would read P[0:4]).
+  assert.equal(jit([BPF_STMT(BPF_LDX | BPF_IMM, 0xffffffff), BPF_STMT(BPF_LD | BPF_W | BPF_IND, 1), RETA], Uint8Array.of(0, 0, 0, 1), 4), 0);
+  assert.equal(jit([BPF_STMT(BPF_LDX | BPF_IMM, 10), BPF_STMT(BPF_LD | BPF_H | BPF_IND, 4), RETA]), (14 << 8) | 15);
+  // Shifts by X >= 32 give 0 (eBPF would shift by X & 31).
+  for (const op of [C.BPF_LSH, C.BPF_RSH]) {
+    assert.equal(jit([BPF_STMT(BPF_LDX | BPF_IMM, 33), BPF_STMT(BPF_LD | BPF_IMM, 0xf0f0), BPF_STMT(BPF_ALU | op | BPF_X, 0), RETA]), 0);
+    assert.equal(jit([BPF_STMT(BPF_LDX | BPF_IMM, 4), BPF_STMT(BPF_LD | BPF_IMM, 0xf0f0), BPF_STMT(BPF_ALU | op | BPF_X, 0), RETA]), op === C.BPF_LSH ? 0xf0f00 : 0xf0f);
+  }
+  // Ancillary offsets are out of the capture (the kernel would read skb->protocol).
+  assert.equal(jit([BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (C.SKF_AD_OFF + C.SKF_AD_PROTOCOL) >>> 0), BPF_STMT(BPF_RET | BPF_K, 7)]), 0);
+  // Bounds: the last byte, one past it; the wire length.
+  assert.equal(jit([BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 63), RETA]), 63);
+  assert.equal(jit([BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 63), BPF_STMT(BPF_RET | BPF_K, 7)]), 0);
+  assert.equal(jit([BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0), RETA], pkt, 1514), 1514);
+  // M[] read before written is 0, every run.
+  const f = new JitFilter([BPF_STMT(BPF_LD | BPF_MEM, 3), BPF_STMT(BPF_ALU | C.BPF_ADD | BPF_K, 1), BPF_STMT(BPF_ST, 3), RETA]);
+  assert.equal(f.run(pkt, 64, 64, 0), 1);
+  assert.equal(f.run(pkt, 64, 64, 0), 1);
+  // A loop runs (the kernel refuses it) and is bounded like the interpreter's.
+  const loop = [BPF_STMT(BPF_LD | BPF_IMM, 1), BPF_JUMP(BPF_JMP | C.BPF_JEQ | BPF_K, 0, 1, 0), BPF_STMT(BPF_JMP | C.BPF_JA, -3), RETA];
+  assert.throws(() => new JitFilter(loop, { maxBackwardJumps: 1000 }).run(pkt, 64, 64, 0), (e: unknown) => e instanceof CbpfError && e.reason === "loop_limit");
+  const count = [BPF_STMT(BPF_LD | BPF_IMM, 5), BPF_JUMP(BPF_JMP | C.BPF_JEQ | BPF_K, 0, 2, 0), BPF_STMT(BPF_ALU | C.BPF_SUB | BPF_K, 1), BPF_STMT(BPF_JMP | C.BPF_JA, -3), BPF_STMT(BPF_RET | BPF_K, 9)];
+  assert.equal(jit(count), 9);
 });

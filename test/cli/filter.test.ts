@@ -86,7 +86,7 @@ test("filter errors: libpcap's message, a caret under the text, status 1", async
   assert.match(r.err, /bad\.pcap: unknown file format/);
 });
 
-for (const engine of ["auto", "interp", "js", "ebpf"] as const) {
+for (const engine of ["auto", "interp", "js", "ebpf", "jit"] as const) {
   test(`filter -r -w counts and writes the matching packets (engine ${engine})`, needShared, async () => {
     const out = join(dir, `seed-${engine}.pcap`);
     const r = await cli(["filter", "ip and tcp port 8080", "-r", MIXED, "-w", out, "--engine", engine]);
@@ -120,10 +120,12 @@ test("drop-in for tcpdump -r x.pcap -w y.pcap EXPR: the same bytes", { skip: !HA
   for (const [input, expr] of [[MIXED, "ip and tcp port 8080"], [MIXED_NG, "tcp[tcpflags] & (tcp-syn|tcp-fin) != 0"], [join(PCAP_DIR, "loopback-http.pcap"), "tcp"]] as const) {
     const ours = join(dir, "ours.pcap");
     const theirs = join(dir, "theirs.pcap");
-    const r = await cli(["filter", expr, "-r", input, "-w", ours]);
-    assert.equal(r.status, 0, r.err);
     execFileSync("tcpdump", ["-r", input, "-w", theirs, "--", expr], { stdio: "ignore" });
-    assert.deepEqual(readFileSync(ours), readFileSync(theirs), `${input}: ${expr}`);
+    for (const engine of ["auto", "jit"]) {
+      const r = await cli(["filter", expr, "-r", input, "-w", ours, "--engine", engine]);
+      assert.equal(r.status, 0, r.err);
+      assert.deepEqual(readFileSync(ours), readFileSync(theirs), `${input}: ${expr} (${engine})`);
+    }
   }
 });
 
@@ -152,7 +154,7 @@ test("cbpf: loads -dd/-ddd text and raw bytes; lists, checks, converts, runs", n
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /^ {3}0: \(ac\) w0 \^= w0\n/);
   assert.match(r.out, /\(95\) exit/);
-  for (const engine of ["interp", "js", "ebpf"]) {
+  for (const engine of ["interp", "js", "ebpf", "jit"]) {
     r = await cli(["cbpf", dd, "-r", MIXED, "--engine", engine]);
     assert.equal(r.out, "301 of 10000 packets matched\n", engine);
   }
@@ -192,4 +194,48 @@ test("filter on big-endian and nanosecond captures, and on a truncated one", nee
   r = await cli(["filter", "tcp", "-r", cut]);
   assert.equal(r.status, 1);
   assert.match(r.err, /cut\.pcap: truncated pcap record/);
+});
+
+test("filter fast path: a record larger than the read buffer, an invalid caplen after good records (every engine)", async () => {
+  // pcap header (snaplen 16 MiB), then records of a TCP/IPv4 Ethernet frame of `size` bytes.
+  const record = (size: number, caplen = size): Uint8Array => {
+    const r = new Uint8Array(16 + Math.min(size, caplen === size ? size : 0));
+    const v = new DataView(r.buffer);
+    v.setUint32(8, caplen, true);
+    v.setUint32(12, size, true);
+    if (r.length > 16 + 23) {
+      r[16 + 12] = 0x08;
+      r[16 + 14] = 0x45;
+      r[16 + 23] = 6;
+    }
+    return r;
+  };
+  const file = (name: string, recs: Uint8Array[]): string => {
+    const hdr = new Uint8Array(24);
+    const v = new DataView(hdr.buffer);
+    v.setUint32(0, 0xa1b2c3d4, true);
+    v.setUint16(4, 2, true);
+    v.setUint16(6, 4, true);
+    v.setUint32(16, 16 << 20, true);
+    v.setUint32(20, 1, true);
+    const path = join(dir, name);
+    writeFileSync(path, Buffer.concat([hdr, ...recs]));
+    return path;
+  };
+  const big = file("big-record.pcap", [record(60), record(9 << 20), record(70)]);
+  const bad = file("bad-caplen.pcap", [record(60), record(80), record(60, 0x7fffffff)]);
+  let first: Buffer | undefined;
+  for (const engine of ["interp", "js", "ebpf", "jit"]) {
+    const out = join(dir, `big-${engine}.pcap`);
+    let r = await cli(["filter", "tcp", "-r", big, "-w", out, "--engine", engine]);
+    assert.equal(r.status, 0, r.err);
+    assert.equal(r.out, "3 of 3 packets matched\n", engine);
+    const bytes = readFileSync(out);
+    first ??= bytes;
+    assert.deepEqual(bytes, first, engine);
+    assert.equal(readCapture(new Uint8Array(bytes)).packets[1]!.caplen, 262144);
+    r = await cli(["filter", "tcp", "-r", bad, "--engine", engine]);
+    assert.equal(r.status, 1, engine);
+    assert.match(r.err, /bad-caplen\.pcap: invalid packet capture length 2147483647/, engine);
+  }
 });

@@ -8,7 +8,9 @@
  * snapshot length; Ethernet and 262144 for -d without -r), so `-d` listings and
  * verdicts equal tcpdump's. `--engine` chooses what runs it: the cBPF interpreter
  * (interp), the JavaScript-compiled filter (js), the kernel's cBPF->eBPF conversion on
- * the eBPF interpreter (ebpf), or js where possible (auto, the default). A progress
+ * the eBPF interpreter (ebpf) or compiled to WebAssembly by src/jit and run a block of
+ * packets per call (jit, src/cbpf/jit-filter.ts), or js where possible (auto, the
+ * default). A progress
  * bar goes to stderr for large files when stderr is a terminal.
  *
  * The capture loop (runCapture) is shared with `tsbpf cbpf -r`.
@@ -19,6 +21,7 @@ import { once } from "node:events";
 import {
   CbpfProgram,
   EbpfFilter,
+  JitFilter,
   compileFilter,
   compileFilterExpression,
   formatC,
@@ -35,7 +38,7 @@ import { readFileChunks } from "../../pcap/node.js";
 import { PcapError } from "../../errors/index.js";
 import { CliFailure, nodeIo, readInput, type CliIo } from "../io.js";
 
-export type EngineName = "auto" | "interp" | "js" | "ebpf";
+export type EngineName = "auto" | "interp" | "js" | "ebpf" | "jit";
 
 export interface FilterCommandOptions {
   dump?: number;
@@ -62,7 +65,7 @@ const linktypeLabel = (lt: number): string => `${linktypeName(lt)} (${LINKTYPE_D
 
 export function parseEngine(v: string | undefined): EngineName {
   const e = v ?? "auto";
-  if (e !== "auto" && e !== "interp" && e !== "js" && e !== "ebpf") throw new CliFailure(`unknown engine '${e}' (auto, interp, js, ebpf)`);
+  if (e !== "auto" && e !== "interp" && e !== "js" && e !== "ebpf" && e !== "jit") throw new CliFailure(`unknown engine '${e}' (auto, interp, js, ebpf, jit)`);
   return e;
 }
 
@@ -71,6 +74,8 @@ export function makeEngine(prog: readonly SockFilter[], engine: EngineName): Cbp
   switch (engine) {
     case "ebpf":
       return new EbpfFilter(prog);
+    case "jit":
+      return new JitFilter(prog);
     case "interp":
       return new CbpfProgram(prog);
     default:
@@ -223,7 +228,7 @@ export async function runCapture(o: CaptureRunOptions, filterFor: (linktype: num
     throw e;
   } finally {
     progress?.done();
-    for (const f of filters.values()) if (f instanceof EbpfFilter) f.close();
+    for (const f of filters.values()) if (f instanceof EbpfFilter || f instanceof JitFilter) f.close();
   }
   if (o.output !== undefined) {
     // An empty result still gets a file with a header, as tcpdump -w writes one.
@@ -257,7 +262,7 @@ function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: n
   }
   let out: number | undefined;
   try {
-    let buf = new Uint8Array(8 << 20);
+    let buf: Uint8Array = new Uint8Array(8 << 20);
     let have = readSync(fd, buf, 0, buf.length, null);
     if (have < 24) return undefined;
     const dv = (): DataView => new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -273,6 +278,20 @@ function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: n
     const limit = Math.max(fileSnaplen, MAXIMUM_SNAPLEN);
     if (o.quiet !== true) io.err(`reading from file ${o.input}, link-type ${linktypeLabel(linktype)}, snapshot length ${snaplen}\n`);
     const filter = filterFor(linktype, snaplen);
+    // The JIT reads the packets where they are: the input buffer moves into its memory.
+    const jit = filter instanceof JitFilter ? filter : undefined;
+    if (jit !== undefined) {
+      const inSpace = jit.ioBuffer(buf.length);
+      inSpace.set(buf.subarray(0, have));
+      buf = inSpace;
+      view = dv();
+    }
+    // The complete records of the buffer: record offset, caplen, wire length, verdict.
+    let recPos = new Int32Array(buf.length >> 4);
+    let recData = new Int32Array(buf.length >> 4);
+    let recCap = new Int32Array(buf.length >> 4);
+    let recLen = new Int32Array(buf.length >> 4);
+    let recVerdict = new Uint32Array(buf.length >> 4);
     let obuf = new Uint8Array(4 << 20);
     let opos = 0;
     if (o.output !== undefined) {
@@ -315,17 +334,31 @@ function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: n
       throw new PcapError(`truncated ${what}: need ${need} bytes, only ${have - pos} left`, base + pos, total);
     };
     outer: for (;;) {
-      // Records entirely in the buffer.
-      while (have - pos >= 16) {
-        const caplen = view.getUint32(pos + 8, true);
+      // Records entirely in the buffer: found, then filtered (the JIT: in one block),
+      // then counted and written in order.
+      let nrec = 0;
+      for (let at = pos; have - at >= 16; ) {
+        const caplen = view.getUint32(at + 8, true);
         if (caplen > limit) {
-          throw new PcapError(`invalid packet capture length ${caplen}, bigger than snaplen of ${fileSnaplen} and maximum of ${MAXIMUM_SNAPLEN}`, base + pos, total);
+          if (nrec > 0) break; // the records before it are handled first
+          throw new PcapError(`invalid packet capture length ${caplen}, bigger than snaplen of ${fileSnaplen} and maximum of ${MAXIMUM_SNAPLEN}`, base + at, total);
         }
-        const end = pos + 16 + caplen;
-        if (end > have) break;
+        if (at + 16 + caplen > have) break;
+        recPos[nrec] = at;
+        recData[nrec] = at + 16;
+        recCap[nrec] = caplen;
+        recLen[nrec] = view.getUint32(at + 12, true);
+        nrec++;
+        at += 16 + caplen;
+      }
+      if (jit !== undefined) jit.runBlock(buf, nrec, recData, recCap, recLen, recVerdict);
+      else for (let i = 0; i < nrec; i++) recVerdict[i] = filter.run(buf, recLen[i]!, recCap[i]!, recData[i]!);
+      for (let i = 0; i < nrec; i++) {
         total++;
-        const len = view.getUint32(pos + 12, true);
-        if (filter.run(buf, len, caplen, pos + 16) !== 0) {
+        const caplen = recCap[i]!;
+        const end = recData[i]! + caplen;
+        pos = recPos[i]!;
+        if (recVerdict[i] !== 0) {
           matched++;
           if (out !== undefined) {
             if (caplen <= snaplen) {
@@ -346,6 +379,7 @@ function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: n
         }
         pos = end;
       }
+      if (have - pos >= 16 && view.getUint32(pos + 8, true) > limit) continue;
       emitRun();
       if (eof) {
         if (have === pos) break;
@@ -355,10 +389,15 @@ function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: n
       // Keep the partial record, grow the buffer for a record larger than it, read on.
       const need = have - pos >= 16 ? 16 + view.getUint32(pos + 8, true) : 16;
       if (need > buf.length) {
-        const bigger = new Uint8Array(need + (1 << 20));
-        bigger.set(buf.subarray(pos, have));
-        buf = bigger;
+        const rest = buf.slice(pos, have); // before ioBuffer(), which may detach buf
+        buf = jit !== undefined ? jit.ioBuffer(need + (1 << 20)) : new Uint8Array(need + (1 << 20));
+        buf.set(rest);
         view = dv();
+        recPos = new Int32Array(buf.length >> 4);
+        recData = new Int32Array(buf.length >> 4);
+        recCap = new Int32Array(buf.length >> 4);
+        recLen = new Int32Array(buf.length >> 4);
+        recVerdict = new Uint32Array(buf.length >> 4);
       } else buf.copyWithin(0, pos, have);
       base += pos;
       have -= pos;

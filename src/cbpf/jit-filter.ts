@@ -1,0 +1,317 @@
+/**
+ * The "jit" filter engine: a classic program converted to eBPF (convertToEbpf, the
+ * kernel's bpf_convert_filter), its packet loads rewritten into plain eBPF, compiled
+ * to WebAssembly by src/jit in verified mode and run a block of packets per wasm call.
+ *
+ * Context. Each packet is described by 16 bytes in the address space, which r1 points
+ * at: `len` (the wire length, at offset 0 as in struct __sk_buff, so the converted
+ * `ld #pktlen` reads it unchanged), the address of the captured bytes (4) and the
+ * captured length (8).
+ *
+ * The rewrite keeps libpcap's bpf_filter() semantics where the kernel's differ (the
+ * two differences test/cbpf/interp.test.ts documents), and does what the kernel's
+ * bpf_gen_ld_abs() does for BPF_LD|ABS/IND — replace them by ordinary instructions —
+ * without the kernel's helpers:
+ *
+ * - a prologue loads the data address into r8 and the captured length into r9 (the
+ *   registers bpf_convert_filter reserves for the data/headlen cache, BPF_REG_D and
+ *   BPF_REG_H, and never uses otherwise);
+ * - `ld [k]` (BPF_ABS): `if r9 < k + size goto reject; r0 = *(u16 *)(r8 + k); be16 r0`
+ *   (libpcap rejects k + size > caplen; a k with bit 31 set is out of every capture:
+ *   the cBPF instruction becomes `ret #0` before conversion, so ancillary offsets,
+ *   SKF_AD_OFF and above, are never converted into __sk_buff loads, as libpcap has no
+ *   auxiliary data);
+ * - `ld [x + k]` (BPF_IND): X + k is computed in 64 bits from the two u32 values, so a
+ *   sum past 2^32 is out of bounds as in libpcap (the kernel's int offset wraps);
+ * - `lsh x` / `rsh x`: a count above 31 gives 0 as in libpcap (eBPF masks it);
+ * - a backward `ja` (libpcap's protochain loop) decrements r5, set to
+ *   maxBackwardJumps by the prologue; at zero the run ends with r0 = 2^32, which no
+ *   cBPF verdict can be (A is 32 bits), and run() throws loop_limit as the
+ *   interpreter does;
+ * - M[] is zeroed by the prologue when a slot may be read before it is written (the
+ *   interpreter's choice; the kernel refuses such programs, libpcap reads garbage).
+ *
+ * Verified mode is sound here: the stack accesses are the converter's fixed M[] slots,
+ * the ctx accesses are the three descriptor words, and every packet load is preceded
+ * by its bounds check.
+ */
+import { CbpfError } from "../errors/index.js";
+import type { Insn, JmpCond } from "../isa/index.js";
+import { ListRunner } from "../jit/list-runner.js";
+import { AddressSpace, type Region } from "../vm/index.js";
+import * as C from "./constants.js";
+import type { SockFilter } from "./constants.js";
+import { findFilterError, findUninitMem, isKernelOpcode } from "./check.js";
+import { BPF_REG_A, BPF_REG_FP, convertToEbpf } from "./convert.js";
+import type { CbpfFilter } from "./jsgen.js";
+
+/** Descriptor layout (bytes): wire length, data address, captured length, unused. */
+export const JIT_DESC_SIZE = 16;
+const DESC_DATA = 4;
+const DESC_CAPLEN = 8;
+/** Packets per wasm call. */
+export const JIT_BLOCK = 2048;
+
+const REG_DATA = 8;
+const REG_CAPLEN = 9;
+const REG_LOOP = 5;
+const T1 = 3;
+const T2 = 4;
+
+export interface JitFilterOptions {
+  /** Backward `ja` executions allowed per run before run() throws (default 1,000,000, the interpreter's). */
+  readonly maxBackwardJumps?: number;
+  /** The address space to use (default: a new one). */
+  readonly space?: AddressSpace;
+}
+
+type NoPc<T> = T extends unknown ? Omit<T, "pc"> : never;
+type Target = { readonly orig: number } | { readonly label: "reject" | "loop" };
+interface Pending {
+  insn: NoPc<Insn>;
+  target?: Target;
+}
+
+const alu = (op: "mov" | "add" | "lsh", alu64: boolean, dst: number, src: number | { imm: number }): Pending => ({
+  insn: { kind: "alu", op, alu64, dst, src: typeof src === "number" ? { kind: "reg", reg: src } : { kind: "imm", imm: src.imm | 0 } },
+});
+const jmp = (cond: JmpCond, dst: number, src: number | { imm: number }, target: Target, jmp32 = false): Pending => ({
+  insn: { kind: "jmp", cond, jmp32, dst, src: typeof src === "number" ? { kind: "reg", reg: src } : { kind: "imm", imm: src.imm | 0 }, off: 0 },
+  target,
+});
+const ja = (target: Target): Pending => ({ insn: { kind: "ja", off: 0, long: false }, target });
+const REJECT: Target = { label: "reject" };
+
+/**
+ * libpcap's meaning of a program, made convertible: a load whose constant offset has
+ * bit 31 set can never be inside a capture, so it becomes `ret #0`.
+ */
+function outOfEveryCapture(prog: readonly SockFilter[]): SockFilter[] {
+  return prog.map((f) => {
+    const cls = C.BPF_CLASS(f.code);
+    const mode = f.code & 0xe0;
+    const abs = (cls === C.BPF_LD && mode === C.BPF_ABS) || (cls === C.BPF_LDX && mode === C.BPF_MSH);
+    return abs && f.k >>> 0 >= 0x80000000 ? { code: C.BPF_RET | C.BPF_K, jt: 0, jf: 0, k: 0 } : f;
+  });
+}
+
+/** The converted program with packet loads, shifts and loops rewritten (see the file header). */
+export function jitFilterProgram(prog: readonly SockFilter[], opts: { maxBackwardJumps?: number } = {}): Insn[] {
+  const conv = convertToEbpf(outOfEveryCapture(prog), { check: false }).insns;
+  const hasBackward = conv.some((x) => (x.kind === "ja" || x.kind === "jmp") && x.off < 0);
+  const out: Pending[][] = [];
+  const prologue: Pending[] = [
+    { insn: { kind: "ldx", size: 4, signed: false, dst: REG_DATA, src: 1, off: DESC_DATA } },
+    { insn: { kind: "ldx", size: 4, signed: false, dst: REG_CAPLEN, src: 1, off: DESC_CAPLEN } },
+  ];
+  if (hasBackward) prologue.push(alu("mov", true, REG_LOOP, { imm: Math.min(opts.maxBackwardJumps ?? 1_000_000, 0x7fffffff) }));
+  if (hasBackward || findUninitMem(prog) !== undefined) {
+    for (let k = 0; k < C.BPF_MEMWORDS; k += 2) prologue.push({ insn: { kind: "st", size: 8, dst: BPF_REG_FP, off: -(k * 4 + 8), imm: 0 } });
+  }
+  const load = (size: 1 | 2 | 4, base: number, off: number): Pending[] => {
+    const r: Pending[] = [{ insn: { kind: "ldx", size, signed: false, dst: BPF_REG_A, src: base, off } }];
+    if (size > 1) r.push({ insn: { kind: "end", order: "be", width: size === 2 ? 16 : 32, dst: BPF_REG_A } });
+    return r;
+  };
+  for (const x of conv) {
+    if (x.kind === "ld_abs") {
+      const k = x.imm; // non-negative: see outOfEveryCapture
+      const end = k + x.size;
+      if (k < 0 || end > 0x7fffffff) out.push([ja(REJECT)]);
+      else if (k <= 0x7fff) out.push([jmp("jlt", REG_CAPLEN, { imm: end }, REJECT), ...load(x.size, REG_DATA, k)]);
+      else out.push([jmp("jlt", REG_CAPLEN, { imm: end }, REJECT), alu("mov", true, T1, REG_DATA), alu("add", true, T1, { imm: k }), ...load(x.size, T1, 0)]);
+    } else if (x.kind === "ld_ind") {
+      out.push([
+        alu("mov", false, T1, { imm: x.imm }), // k as a u32
+        alu("mov", false, T2, x.src), // X as a u32
+        alu("add", true, T1, T2),
+        alu("mov", true, T2, T1),
+        alu("add", true, T2, { imm: x.size }),
+        jmp("jgt", T2, REG_CAPLEN, REJECT),
+        alu("add", true, T1, REG_DATA),
+        ...load(x.size, T1, 0),
+      ]);
+    } else if (x.kind === "alu" && !x.alu64 && (x.op === "lsh" || x.op === "rsh") && x.src.kind === "reg") {
+      // if wX > 31 goto +2; <shift>; goto +1; wA = 0
+      out.push([
+        { insn: { kind: "jmp", cond: "jgt", jmp32: true, dst: x.src.reg, src: { kind: "imm", imm: 31 }, off: 2 } },
+        { insn: x },
+        { insn: { kind: "ja", off: 1, long: false } },
+        alu("mov", false, x.dst, { imm: 0 }),
+      ]);
+    } else if ((x.kind === "ja" || x.kind === "jmp") && x.off !== 0) {
+      const jump: Pending = { insn: x, target: { orig: x.pc + 1 + x.off } };
+      if (x.off < 0) {
+        out.push([alu("add", true, REG_LOOP, { imm: -1 }), jmp("jslt", REG_LOOP, { imm: 0 }, { label: "loop" }), jump]);
+      } else out.push([jump]);
+    } else {
+      out.push([{ insn: x }]);
+    }
+  }
+  // Place: prologue, the expansions, then the reject and loop-limit exits.
+  const start: number[] = [];
+  let n = prologue.length;
+  for (const e of out) {
+    start.push(n);
+    n += e.length;
+  }
+  start.push(n); // a jump to the end (none in converted code, but keep it well-defined)
+  const rejectAt = n;
+  const loopAt = n + 2;
+  const epilogue: Pending[] = [
+    alu("mov", false, BPF_REG_A, { imm: 0 }),
+    { insn: { kind: "exit" } },
+    alu("mov", true, BPF_REG_A, { imm: 1 }),
+    alu("lsh", true, BPF_REG_A, { imm: 32 }),
+    { insn: { kind: "exit" } },
+  ];
+  const insns: Insn[] = [];
+  const place = (p: Pending): void => {
+    let insn = p.insn;
+    if (p.target !== undefined) {
+      const to = "orig" in p.target ? start[p.target.orig]! : p.target.label === "reject" ? rejectAt : loopAt;
+      insn = { ...insn, off: to - insns.length - 1 } as NoPc<Insn>;
+      if ((insn as { off: number }).off < -0x8000 || (insn as { off: number }).off > 0x7fff) {
+        throw new CbpfError("jump_out_of_range", `rewritten jump offset ${(insn as { off: number }).off} does not fit in 16 bits`);
+      }
+    }
+    insns.push({ ...insn, pc: insns.length } as Insn);
+  };
+  prologue.forEach(place);
+  for (const e of out) e.forEach(place);
+  epilogue.forEach(place);
+  return insns;
+}
+
+/** Something whose bytes live in a JitFilter's address space (see ioBuffer). */
+const inSpace = (b: Uint8Array, space: AddressSpace): boolean => b.buffer === space.memory.buffer;
+
+export class JitFilter implements CbpfFilter {
+  readonly engine = "jit" as const;
+  readonly insns: Insn[];
+  readonly space: AddressSpace;
+  private readonly runner: ListRunner;
+  private readonly maxBack: number;
+  private readonly descs: Region;
+  private readonly list: Region;
+  private readonly outs: Region;
+  private staging: Region | undefined;
+  private io: Region | undefined;
+  private u32: Uint32Array;
+
+  constructor(prog: readonly SockFilter[], opts: JitFilterOptions = {}) {
+    const e = findFilterError(prog);
+    if (e !== undefined) throw e;
+    const bad = prog.findIndex((f) => !isKernelOpcode(f.code));
+    if (bad >= 0) throw new CbpfError("unknown_opcode", `unknown opcode 0x${prog[bad]!.code.toString(16)}`, { pc: bad });
+    this.maxBack = opts.maxBackwardJumps ?? 1_000_000;
+    this.insns = jitFilterProgram(prog, { maxBackwardJumps: this.maxBack });
+    this.space = opts.space ?? new AddressSpace({ initialBytes: 1 << 20, maxBytes: 2 ** 32 - (1 << 16) });
+    this.runner = new ListRunner(this.insns, this.space);
+    this.descs = this.space.map(JIT_BLOCK * JIT_DESC_SIZE, { name: "packet descriptors", kind: "ctx", align: 16 });
+    this.list = this.space.map(JIT_BLOCK * 4, { name: "descriptor list", kind: "mem", align: 8 });
+    this.outs = this.space.map(JIT_BLOCK * 8, { name: "verdicts", kind: "mem", align: 8 });
+    this.u32 = new Uint32Array(this.space.memory.buffer);
+    for (let i = 0; i < JIT_BLOCK; i++) this.u32[(this.list.start >> 2) + i] = this.descs.start + i * JIT_DESC_SIZE;
+  }
+
+  /** The 32-bit view, re-made when the memory grew. */
+  private words(): Uint32Array {
+    if (this.u32.buffer !== this.space.memory.buffer) this.u32 = new Uint32Array(this.space.memory.buffer);
+    return this.u32;
+  }
+
+  /**
+   * A buffer of `size` bytes inside the filter's address space (replacing the previous
+   * one): packets read into it are filtered without being copied. A later ioBuffer()
+   * or a copy into the staging area may grow the memory, which detaches older views.
+   */
+  ioBuffer(size: number): Uint8Array {
+    if (this.io !== undefined) this.space.unmap(this.io);
+    this.io = this.space.map(Math.max(16, size), { name: "capture buffer", kind: "packet", align: 16 });
+    this.u32 = new Uint32Array(this.space.memory.buffer);
+    return new Uint8Array(this.space.memory.buffer, this.io.start, size);
+  }
+
+  /** A staging area of at least `size` bytes for packets that are not in the space. */
+  private stage(size: number): number {
+    if (this.staging === undefined || this.staging.end - this.staging.start < size) {
+      if (this.staging !== undefined) this.space.unmap(this.staging);
+      this.staging = this.space.map(Math.max(size, 1 << 16), { name: "packet staging", kind: "packet", align: 16 });
+    }
+    return this.staging.start;
+  }
+
+  private verdict(w: Uint32Array, i: number): number {
+    const at = (this.outs.start >> 2) + 2 * i;
+    if (w[at + 1] !== 0) throw new CbpfError("loop_limit", `more than ${this.maxBack} backward jumps in one run`);
+    return w[at]!;
+  }
+
+  run(pkt: Uint8Array, wirelen: number, caplen: number, offset: number): number {
+    let addr: number;
+    if (inSpace(pkt, this.space)) addr = pkt.byteOffset + offset;
+    else {
+      addr = this.stage(caplen);
+      this.space.u8.set(pkt.subarray(offset, offset + caplen), addr);
+    }
+    const w = this.words();
+    const d = this.descs.start >> 2;
+    w[d] = wirelen;
+    w[d + 1] = addr;
+    w[d + 2] = caplen;
+    this.runner.runList(1, this.list.start, this.outs.start);
+    return this.verdict(w, 0);
+  }
+
+  matches(p: { readonly buffer: Uint8Array; readonly dataOffset: number; readonly caplen: number; readonly len: number }): boolean {
+    return this.run(p.buffer, p.len, p.caplen, p.dataOffset) !== 0;
+  }
+
+  /**
+   * Filters n packets: packet i is bytes[offsets[i], + caplens[i]) with wire length
+   * wirelens[i]; its verdict goes to verdicts[i]. Bytes inside the address space
+   * (ioBuffer) are read in place; others are copied block by block.
+   */
+  runBlock(bytes: Uint8Array, n: number, offsets: ArrayLike<number>, caplens: ArrayLike<number>, wirelens: ArrayLike<number>, verdicts: Uint32Array): void {
+    const direct = inSpace(bytes, this.space);
+    for (let b = 0; b < n; b += JIT_BLOCK) {
+      const m = Math.min(JIT_BLOCK, n - b);
+      let base: number;
+      let lo = 0;
+      if (direct) base = bytes.byteOffset;
+      else {
+        // The block's bytes as one span (packets of one buffer are usually in order).
+        lo = Infinity;
+        let hi = 0;
+        for (let i = b; i < b + m; i++) {
+          const o = offsets[i]!;
+          if (o < lo) lo = o;
+          if (o + caplens[i]! > hi) hi = o + caplens[i]!;
+        }
+        if (m === 0) lo = 0;
+        base = this.stage(Math.max(0, hi - lo)) - lo;
+        this.space.u8.set(bytes.subarray(lo, Math.max(lo, hi)), base + lo);
+      }
+      const w = this.words();
+      let d = this.descs.start >> 2;
+      for (let i = b; i < b + m; i++, d += 4) {
+        w[d] = wirelens[i]!;
+        w[d + 1] = base + offsets[i]!;
+        w[d + 2] = caplens[i]!;
+      }
+      this.runner.runList(m, this.list.start, this.outs.start);
+      const o = this.outs.start >> 2;
+      for (let i = 0; i < m; i++) {
+        if (w[o + 2 * i + 1] !== 0) this.verdict(w, i);
+        verdicts[b + i] = w[o + 2 * i]!;
+      }
+    }
+  }
+
+  /** Releases the address space's regions (the space itself is garbage-collected). */
+  close(): void {
+    this.runner.close();
+    for (const r of [this.descs, this.list, this.outs, this.staging, this.io]) if (r !== undefined) this.space.unmap(r);
+  }
+}
