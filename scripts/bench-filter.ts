@@ -7,8 +7,10 @@
  *   without Python or the generator, by repeating mixed-10k.pcap 100 times.
  * - Expressions: ../shared/pcap/bench/exprs.txt (the README's throughput table).
  * - Per engine (interp: cBPF interpreter; js: compileFilter's JavaScript; ebpf: the
- *   kernel's cBPF->eBPF conversion on src/vm's interpreter): ns/packet of the filter
- *   alone over the packets held in memory, best of BENCH_ROUNDS passes, each engine
+ *   kernel's cBPF->eBPF conversion on src/vm's interpreter; jit: that conversion
+ *   compiled to WebAssembly, JitFilter.runBlock over the capture read into the JIT's
+ *   memory, as `tsbpf filter` reads it): ns/packet of the filter alone over the
+ *   packets held in memory, best of BENCH_ROUNDS passes, each engine
  *   and expression in a child process of its own (so V8 sees one filter, as a real run
  *   does). libpcap's bpf_filter figures recorded in ../shared/pcap/bench are printed
  *   beside them for reference.
@@ -16,22 +18,22 @@
  *   /dev/null EXPR` (the built CLI, bin/tsbpf.js), wall time, best of BENCH_ROUNDS.
  *
  * Env: TSBPF_SHARED (default <repo>/../shared), BENCH_FILTER_FILE, BENCH_ROUNDS (5),
- * BENCH_ENGINES (interp,js,ebpf), BENCH_JSON=1 (machine-readable output).
+ * BENCH_ENGINES (interp,js,ebpf,jit), BENCH_FILTERS (names, comma-separated), BENCH_JSON=1 (machine-readable output).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CbpfProgram, EbpfFilter, compileFilter, compileFilterExpression, type CbpfFilter } from "../src/cbpf/index.js";
+import { CbpfProgram, EbpfFilter, JitFilter, compileFilter, compileFilterExpression, type CbpfFilter } from "../src/cbpf/index.js";
 import { CaptureReader, PacketRecord } from "../src/pcap/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "..");
 const shared = resolve(process.env.TSBPF_SHARED ?? join(repo, "..", "shared"));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
-const ENGINES = (process.env.BENCH_ENGINES ?? "interp,js,ebpf").split(",").map((e) => e.trim()) as Engine[];
-type Engine = "interp" | "js" | "ebpf";
+const ENGINES = (process.env.BENCH_ENGINES ?? "interp,js,ebpf,jit").split(",").map((e) => e.trim()) as Engine[];
+type Engine = "interp" | "js" | "ebpf" | "jit";
 
 const DEFAULT_EXPRS: ReadonlyArray<readonly [string, string]> = [
   ["empty", ""],
@@ -83,7 +85,14 @@ function ensureCapture(): string {
 
 /** Child: times one engine on one expression over all packets in memory; prints JSON. */
 function child(engine: Engine, expr: string, file: string): void {
-  const bytes = new Uint8Array(readFileSync(file));
+  const fileBytes = new Uint8Array(readFileSync(file));
+  const prog0 = compileFilterExpression(expr, { linktype: new DataView(fileBytes.buffer).getUint32(20, true) & 0x03ffffff });
+  const jit = engine === "jit" ? new JitFilter(prog0) : undefined;
+  let bytes = fileBytes;
+  if (jit !== undefined) {
+    bytes = jit.ioBuffer(fileBytes.length) as Uint8Array<ArrayBuffer>;
+    bytes.set(fileBytes);
+  }
   const reader = new CaptureReader();
   reader.push(bytes);
   reader.end();
@@ -103,12 +112,20 @@ function child(engine: Engine, expr: string, file: string): void {
   const len = Int32Array.from(lens);
   const n = off.length;
   const prog = compileFilterExpression(expr, { linktype });
-  const f: CbpfFilter = engine === "ebpf" ? new EbpfFilter(prog) : engine === "interp" ? new CbpfProgram(prog) : compileFilter(prog, { engine: "js" });
-  const pass = (): number => {
-    let m = 0;
-    for (let i = 0; i < n; i++) if (f.run(bytes, len[i]!, cap[i]!, off[i]!) !== 0) m++;
-    return m;
-  };
+  const verdicts = new Uint32Array(n);
+  const f: CbpfFilter = jit ?? (engine === "ebpf" ? new EbpfFilter(prog) : engine === "interp" ? new CbpfProgram(prog) : compileFilter(prog, { engine: "js" }));
+  const pass = jit !== undefined
+    ? (): number => {
+        jit.runBlock(bytes, n, off, cap, len, verdicts);
+        let m = 0;
+        for (let i = 0; i < n; i++) if (verdicts[i] !== 0) m++;
+        return m;
+      }
+    : (): number => {
+        let m = 0;
+        for (let i = 0; i < n; i++) if (f.run(bytes, len[i]!, cap[i]!, off[i]!) !== 0) m++;
+        return m;
+      };
   let matches = pass(); // warm-up
   let best = Infinity;
   for (let r = 0; r < ROUNDS; r++) {
@@ -169,7 +186,8 @@ function main(): void {
   const warm = recorded("10k");
   const rows: Row[] = [];
   let packets = 0;
-  for (const [name, expr] of expressions()) {
+  const only = process.env.BENCH_FILTERS?.split(",").map((x) => x.trim());
+  for (const [name, expr] of expressions().filter(([name]) => only === undefined || only.includes(name))) {
     const row: Row = { name, expr, insns: compileFilterExpression(expr).length, matches: -1, engines: {} };
     for (const engine of ENGINES) {
       const r = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", engine, expr, file], { encoding: "utf8", maxBuffer: 1 << 20 });

@@ -42,16 +42,24 @@ import { AddressSpace, type Region } from "../vm/index.js";
 import * as C from "./constants.js";
 import type { SockFilter } from "./constants.js";
 import { findFilterError, findUninitMem, isKernelOpcode } from "./check.js";
-import { BPF_REG_A, BPF_REG_FP, convertToEbpf } from "./convert.js";
+import { BPF_REG_A, BPF_REG_CTX, BPF_REG_FP, convertToEbpf } from "./convert.js";
 import type { CbpfFilter } from "./jsgen.js";
 
-/** Descriptor layout (bytes): wire length, data address, captured length, unused. */
+/**
+ * A block in the address space: a 16-byte header whose first word is the number of
+ * packets n, then n descriptors of JIT_DESC_SIZE bytes (wire length, data address,
+ * captured length, verdict), then a word the program sets to the address of the
+ * descriptor whose run exceeded maxBackwardJumps (0 otherwise).
+ */
 export const JIT_DESC_SIZE = 16;
 const DESC_DATA = 4;
 const DESC_CAPLEN = 8;
+const DESC_VERDICT = 12;
+const BLOCK_HEADER = 16;
 /** Packets per wasm call. */
-export const JIT_BLOCK = 2048;
+export const JIT_BLOCK = 4096;
 
+const REG_END = 1;
 const REG_DATA = 8;
 const REG_CAPLEN = 9;
 const REG_LOOP = 5;
@@ -66,7 +74,7 @@ export interface JitFilterOptions {
 }
 
 type NoPc<T> = T extends unknown ? Omit<T, "pc"> : never;
-type Target = { readonly orig: number } | { readonly label: "reject" | "loop" };
+type Target = { readonly orig: number } | { readonly label: "top" | "reject" | "next" | "done" | "loop" };
 interface Pending {
   insn: NoPc<Insn>;
   target?: Target;
@@ -95,26 +103,45 @@ function outOfEveryCapture(prog: readonly SockFilter[]): SockFilter[] {
   });
 }
 
-/** The converted program with packet loads, shifts and loops rewritten (see the file header). */
+/**
+ * The converted program with packet loads, shifts and loops rewritten (see the file
+ * header), wrapped in a loop over a block of descriptors: r1 points at the block, r6
+ * walks the descriptors (the converted code's ctx register), r1 then holds the end,
+ * and every `exit` of the converted code stores w0 as the descriptor's verdict and
+ * goes on with the next packet.
+ */
 export function jitFilterProgram(prog: readonly SockFilter[], opts: { maxBackwardJumps?: number } = {}): Insn[] {
   const conv = convertToEbpf(outOfEveryCapture(prog), { check: false }).insns;
+  // The converter's prologue is `w0 ^= w0; w7 ^= w7; r6 = r1`: the first two stay in
+  // the loop (A and X start at 0 for every packet), r6 is set by the block loop.
+  if (!(conv[2]?.kind === "alu" && conv[2].op === "mov" && conv[2].dst === BPF_REG_CTX)) throw new CbpfError("unsupported", "unexpected converted prologue");
   const hasBackward = conv.some((x) => (x.kind === "ja" || x.kind === "jmp") && x.off < 0);
-  const out: Pending[][] = [];
+  const ldxW = (dst: number, src: number, off: number): Pending => ({ insn: { kind: "ldx", size: 4, signed: false, dst, src, off } });
   const prologue: Pending[] = [
-    { insn: { kind: "ldx", size: 4, signed: false, dst: REG_DATA, src: 1, off: DESC_DATA } },
-    { insn: { kind: "ldx", size: 4, signed: false, dst: REG_CAPLEN, src: 1, off: DESC_CAPLEN } },
+    ldxW(T1, REG_END, 0),
+    alu("lsh", true, T1, { imm: 4 }),
+    alu("mov", true, BPF_REG_CTX, REG_END),
+    alu("add", true, BPF_REG_CTX, { imm: BLOCK_HEADER }),
+    alu("mov", true, REG_END, BPF_REG_CTX),
+    alu("add", true, REG_END, T1),
+    { insn: { kind: "st", size: 4, dst: REG_END, off: 0, imm: 0 } },
+    jmp("jge", BPF_REG_CTX, REG_END, { label: "done" }),
   ];
-  if (hasBackward) prologue.push(alu("mov", true, REG_LOOP, { imm: Math.min(opts.maxBackwardJumps ?? 1_000_000, 0x7fffffff) }));
+  const top: Pending[] = [ldxW(REG_DATA, BPF_REG_CTX, DESC_DATA), ldxW(REG_CAPLEN, BPF_REG_CTX, DESC_CAPLEN)];
+  if (hasBackward) top.push(alu("mov", true, REG_LOOP, { imm: Math.min(opts.maxBackwardJumps ?? 1_000_000, 0x7fffffff) }));
   if (hasBackward || findUninitMem(prog) !== undefined) {
-    for (let k = 0; k < C.BPF_MEMWORDS; k += 2) prologue.push({ insn: { kind: "st", size: 8, dst: BPF_REG_FP, off: -(k * 4 + 8), imm: 0 } });
+    for (let k = 0; k < C.BPF_MEMWORDS; k += 2) top.push({ insn: { kind: "st", size: 8, dst: BPF_REG_FP, off: -(k * 4 + 8), imm: 0 } });
   }
   const load = (size: 1 | 2 | 4, base: number, off: number): Pending[] => {
     const r: Pending[] = [{ insn: { kind: "ldx", size, signed: false, dst: BPF_REG_A, src: base, off } }];
     if (size > 1) r.push({ insn: { kind: "end", order: "be", width: size === 2 ? 16 : 32, dst: BPF_REG_A } });
     return r;
   };
+  const out: Pending[][] = [];
   for (const x of conv) {
-    if (x.kind === "ld_abs") {
+    if (x.pc === 2) out.push([]);
+    else if (x.kind === "exit") out.push([ja({ label: "next" })]);
+    else if (x.kind === "ld_abs") {
       const k = x.imm; // non-negative: see outOfEveryCapture
       const end = k + x.size;
       if (k < 0 || end > 0x7fffffff) out.push([ja(REJECT)]);
@@ -148,38 +175,45 @@ export function jitFilterProgram(prog: readonly SockFilter[], opts: { maxBackwar
       out.push([{ insn: x }]);
     }
   }
-  // Place: prologue, the expansions, then the reject and loop-limit exits.
-  const start: number[] = [];
+  const tail: Array<[string, Pending[]]> = [
+    ["reject", [alu("mov", false, BPF_REG_A, { imm: 0 })]],
+    ["next", [
+      { insn: { kind: "stx", size: 4, dst: BPF_REG_CTX, src: BPF_REG_A, off: DESC_VERDICT } },
+      alu("add", true, BPF_REG_CTX, { imm: JIT_DESC_SIZE }),
+      jmp("jlt", BPF_REG_CTX, REG_END, { label: "top" }),
+    ]],
+    ["done", [alu("mov", false, BPF_REG_A, { imm: 0 }), { insn: { kind: "exit" } }]],
+    ["loop", [{ insn: { kind: "stx", size: 4, dst: REG_END, src: BPF_REG_CTX, off: 0 } }, { insn: { kind: "exit" } }]],
+  ];
+  // Place: prologue, loop top, the expansions, then the tail.
+  const labels = new Map<string, number>();
   let n = prologue.length;
+  labels.set("top", n);
+  n += top.length;
+  const start: number[] = [];
   for (const e of out) {
     start.push(n);
     n += e.length;
   }
-  start.push(n); // a jump to the end (none in converted code, but keep it well-defined)
-  const rejectAt = n;
-  const loopAt = n + 2;
-  const epilogue: Pending[] = [
-    alu("mov", false, BPF_REG_A, { imm: 0 }),
-    { insn: { kind: "exit" } },
-    alu("mov", true, BPF_REG_A, { imm: 1 }),
-    alu("lsh", true, BPF_REG_A, { imm: 32 }),
-    { insn: { kind: "exit" } },
-  ];
+  for (const [name, code] of tail) {
+    labels.set(name, n);
+    n += code.length;
+  }
   const insns: Insn[] = [];
   const place = (p: Pending): void => {
     let insn = p.insn;
     if (p.target !== undefined) {
-      const to = "orig" in p.target ? start[p.target.orig]! : p.target.label === "reject" ? rejectAt : loopAt;
-      insn = { ...insn, off: to - insns.length - 1 } as NoPc<Insn>;
-      if ((insn as { off: number }).off < -0x8000 || (insn as { off: number }).off > 0x7fff) {
-        throw new CbpfError("jump_out_of_range", `rewritten jump offset ${(insn as { off: number }).off} does not fit in 16 bits`);
-      }
+      const to = "orig" in p.target ? start[p.target.orig]! : labels.get(p.target.label)!;
+      const off = to - insns.length - 1;
+      if (off < -0x8000 || off > 0x7fff) throw new CbpfError("jump_out_of_range", `rewritten jump offset ${off} does not fit in 16 bits`);
+      insn = { ...insn, off } as NoPc<Insn>;
     }
     insns.push({ ...insn, pc: insns.length } as Insn);
   };
   prologue.forEach(place);
+  top.forEach(place);
   for (const e of out) e.forEach(place);
-  epilogue.forEach(place);
+  for (const [, code] of tail) code.forEach(place);
   return insns;
 }
 
@@ -192,9 +226,10 @@ export class JitFilter implements CbpfFilter {
   readonly space: AddressSpace;
   private readonly runner: ListRunner;
   private readonly maxBack: number;
-  private readonly descs: Region;
+  /** The block: header, JIT_BLOCK descriptors, the loop-limit word. */
+  private readonly block: Region;
+  /** runList's one-entry list (the block's address) and its r0 slot. */
   private readonly list: Region;
-  private readonly outs: Region;
   private staging: Region | undefined;
   private io: Region | undefined;
   private u32: Uint32Array;
@@ -206,13 +241,12 @@ export class JitFilter implements CbpfFilter {
     if (bad >= 0) throw new CbpfError("unknown_opcode", `unknown opcode 0x${prog[bad]!.code.toString(16)}`, { pc: bad });
     this.maxBack = opts.maxBackwardJumps ?? 1_000_000;
     this.insns = jitFilterProgram(prog, { maxBackwardJumps: this.maxBack });
-    this.space = opts.space ?? new AddressSpace({ initialBytes: 1 << 20, maxBytes: 2 ** 32 - (1 << 16) });
+    this.space = opts.space ?? new AddressSpace({ initialBytes: 1 << 20, maxBytes: 1 << 30 });
     this.runner = new ListRunner(this.insns, this.space);
-    this.descs = this.space.map(JIT_BLOCK * JIT_DESC_SIZE, { name: "packet descriptors", kind: "ctx", align: 16 });
-    this.list = this.space.map(JIT_BLOCK * 4, { name: "descriptor list", kind: "mem", align: 8 });
-    this.outs = this.space.map(JIT_BLOCK * 8, { name: "verdicts", kind: "mem", align: 8 });
+    this.block = this.space.map(BLOCK_HEADER + JIT_BLOCK * JIT_DESC_SIZE + 16, { name: "packet block", kind: "ctx", align: 16 });
+    this.list = this.space.map(16, { name: "block list", kind: "mem", align: 8 });
     this.u32 = new Uint32Array(this.space.memory.buffer);
-    for (let i = 0; i < JIT_BLOCK; i++) this.u32[(this.list.start >> 2) + i] = this.descs.start + i * JIT_DESC_SIZE;
+    this.u32[this.list.start >> 2] = this.block.start;
   }
 
   /** The 32-bit view, re-made when the memory grew. */
@@ -242,10 +276,12 @@ export class JitFilter implements CbpfFilter {
     return this.staging.start;
   }
 
-  private verdict(w: Uint32Array, i: number): number {
-    const at = (this.outs.start >> 2) + 2 * i;
-    if (w[at + 1] !== 0) throw new CbpfError("loop_limit", `more than ${this.maxBack} backward jumps in one run`);
-    return w[at]!;
+  /** Runs the block's m packets (descriptors already written). */
+  private runFilled(w: Uint32Array, m: number): void {
+    const b = this.block.start >> 2;
+    w[b] = m;
+    this.runner.runList(1, this.list.start, this.list.start + 8);
+    if (w[b + 4 + 4 * m] !== 0) throw new CbpfError("loop_limit", `more than ${this.maxBack} backward jumps in one run`);
   }
 
   run(pkt: Uint8Array, wirelen: number, caplen: number, offset: number): number {
@@ -256,12 +292,12 @@ export class JitFilter implements CbpfFilter {
       this.space.u8.set(pkt.subarray(offset, offset + caplen), addr);
     }
     const w = this.words();
-    const d = this.descs.start >> 2;
+    const d = (this.block.start + BLOCK_HEADER) >> 2;
     w[d] = wirelen;
     w[d + 1] = addr;
     w[d + 2] = caplen;
-    this.runner.runList(1, this.list.start, this.outs.start);
-    return this.verdict(w, 0);
+    this.runFilled(w, 1);
+    return w[d + 3]!;
   }
 
   matches(p: { readonly buffer: Uint8Array; readonly dataOffset: number; readonly caplen: number; readonly len: number }): boolean {
@@ -275,43 +311,40 @@ export class JitFilter implements CbpfFilter {
    */
   runBlock(bytes: Uint8Array, n: number, offsets: ArrayLike<number>, caplens: ArrayLike<number>, wirelens: ArrayLike<number>, verdicts: Uint32Array): void {
     const direct = inSpace(bytes, this.space);
+    const first = (this.block.start + BLOCK_HEADER) >> 2;
     for (let b = 0; b < n; b += JIT_BLOCK) {
       const m = Math.min(JIT_BLOCK, n - b);
       let base: number;
-      let lo = 0;
       if (direct) base = bytes.byteOffset;
       else {
         // The block's bytes as one span (packets of one buffer are usually in order).
-        lo = Infinity;
+        let lo = Infinity;
         let hi = 0;
         for (let i = b; i < b + m; i++) {
           const o = offsets[i]!;
           if (o < lo) lo = o;
           if (o + caplens[i]! > hi) hi = o + caplens[i]!;
         }
-        if (m === 0) lo = 0;
-        base = this.stage(Math.max(0, hi - lo)) - lo;
-        this.space.u8.set(bytes.subarray(lo, Math.max(lo, hi)), base + lo);
+        if (hi <= lo) lo = hi = 0;
+        base = this.stage(hi - lo) - lo;
+        this.space.u8.set(bytes.subarray(lo, hi), base + lo);
       }
       const w = this.words();
-      let d = this.descs.start >> 2;
+      let d = first;
       for (let i = b; i < b + m; i++, d += 4) {
         w[d] = wirelens[i]!;
         w[d + 1] = base + offsets[i]!;
         w[d + 2] = caplens[i]!;
       }
-      this.runner.runList(m, this.list.start, this.outs.start);
-      const o = this.outs.start >> 2;
-      for (let i = 0; i < m; i++) {
-        if (w[o + 2 * i + 1] !== 0) this.verdict(w, i);
-        verdicts[b + i] = w[o + 2 * i]!;
-      }
+      this.runFilled(w, m);
+      d = first + 3;
+      for (let i = b; i < b + m; i++, d += 4) verdicts[i] = w[d]!;
     }
   }
 
   /** Releases the address space's regions (the space itself is garbage-collected). */
   close(): void {
     this.runner.close();
-    for (const r of [this.descs, this.list, this.outs, this.staging, this.io]) if (r !== undefined) this.space.unmap(r);
+    for (const r of [this.block, this.list, this.staging, this.io]) if (r !== undefined) this.space.unmap(r);
   }
 }
