@@ -65,10 +65,13 @@ export function checkAlu(env: Env, insn: AluInsn | EndianInsn): void {
     env.fail(`R${dstno} pointer ${ALU_STR[insn.op]!} pointer prohibited`, EACCES);
   }
   if (dst.type !== "SCALAR_VALUE") {
+    // pointer += scalar: the offset's exact range matters (mark_chain_precision()).
+    if (insn.src.kind === "reg") env.markPrecise(insn.src.reg);
     env.setReg(dstno, adjustPtr(env, insn, dstno, dst, src, false));
     return;
   }
   if (src.type !== "SCALAR_VALUE") {
+    env.markPrecise(dstno);
     env.setReg(dstno, adjustPtr(env, insn, dstno, src, dst, true));
     return;
   }

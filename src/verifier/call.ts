@@ -94,6 +94,7 @@ function checkArg(env: Env, proto: HelperProto, arg: number, meta: Meta): void {
   }
   const sizeArg = t === "CONST_SIZE" || t === "CONST_SIZE_OR_ZERO" || t === "ALLOC_SIZE_OR_ZERO";
   const nullOk = isNullReg(r) && mayBeNull(t);
+  if (nullOk) env.markPrecise(regno); // NULL passed as a scalar 0: it must stay 0
   if (!sizeArg && !nullOk) {
     if (!typeOk(t, r)) env.fail(`R${regno} type=${regTypeStr(r)} expected=${(expectedTypes(t) ?? ["scalar"]).join(", ")}`, EACCES);
     if (t === "RINGBUF_MEM_RELEASE") {
@@ -140,8 +141,10 @@ function checkArg(env: Env, proto: HelperProto, arg: number, meta: Meta): void {
       if ((r.b.uminH | r.b.uminL) === 0 && !zeroOk) env.fail(`R${regno} invalid zero-sized read: u64=[${r.b.umin},${r.b.umax}]`, EACCES);
       if (umaxNum(r.b) >= BPF_MAX_VAR_SIZ) env.fail(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`, EACCES);
       meta.msizeMax = r.b.umax;
+      env.markPrecise(regno); // check_mem_size_reg()
       if (isMemArg(prev)) {
         if (isNullReg(mem) && mayBeNull(prev)) {
+          env.markPrecise(regno - 1);
           if (r.b.umax !== 0n && !zeroOk) env.fail(`R${regno - 1} type=scalar expected=fp`, EACCES);
           break;
         }
@@ -151,6 +154,7 @@ function checkArg(env: Env, proto: HelperProto, arg: number, meta: Meta): void {
     }
     case "ALLOC_SIZE_OR_ZERO":
       if (r.type !== "SCALAR_VALUE" || !isConst(r.b)) env.fail(`R${regno} is not a known constant'`, EACCES);
+      env.markPrecise(regno);
       meta.memSize = Number(r.b.var.value);
       break;
     case "CONST_STR":
@@ -245,7 +249,10 @@ export function checkHelperCall(env: Env, insn: CallInsn): CallOutcome {
   if (meta.releaseRegno) {
     let ok = false;
     if (meta.refObjId) ok = releaseReference(env, meta.refObjId);
-    else if (isNullReg(env.regs[meta.releaseRegno]!)) ok = true;
+    else if (isNullReg(env.regs[meta.releaseRegno]!)) {
+      env.markPrecise(meta.releaseRegno);
+      ok = true;
+    }
     if (!ok) env.fail(`func ${name}#${id} reference has not been acquired before`, EINVAL);
   }
   if (meta.map !== undefined && !mapFuncCompatible(meta.map.spec.type, id)) {
@@ -302,7 +309,10 @@ function pushCallback(env: Env, insn: CallInsn, meta: Meta): void {
   if (insn.imm === 181) {
     const r1 = caller.regs[1]!;
     // bpf_loop: no iteration to simulate when the count is known to be zero.
-    if (r1.type === "SCALAR_VALUE" && (r1.b.umaxH | r1.b.umaxL) === 0) return;
+    if (r1.type === "SCALAR_VALUE" && (r1.b.umaxH | r1.b.umaxL) === 0) {
+      env.markPrecise(1); // skipping the callback relies on the count
+      return;
+    }
   }
   if (env.cur.frames.length >= MAX_CALL_FRAMES) env.fail(`the call stack of ${env.cur.frames.length + 1} frames is too deep`, E2BIG);
   const st = copyState(env.cur);
@@ -361,6 +371,8 @@ export function funcExit(env: Env): number {
   const callee = curFrame(st);
   const r0 = callee.regs[0]!;
   if (r0.type === "PTR_TO_STACK") env.fail("cannot return stack pointer to the caller", EINVAL);
+  // A callback's return value range is checked: it must stay exact.
+  if (callee.inCallback && r0.type === "SCALAR_VALUE") env.markPrecise(0);
   st.frames.pop();
   const caller = curFrame(st);
   if (callee.inCallback) {

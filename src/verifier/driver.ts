@@ -20,6 +20,7 @@ import {
   E2BIG, EACCES, EINVAL, K_ALU, K_ATOMIC, K_CALL, K_CALLX, K_END, K_JA, K_JMP, K_LD_ABS, K_LD_IMM64, K_LD_IND, K_LDX, K_ST, K_STX, type Env,
 } from "./env.js";
 import { Explored, pathDone, type ExploredStats } from "./states.js";
+import { InsnHistory, markPrecise } from "./precision.js";
 import { BPF_COMPLEXITY_LIMIT_INSNS, checkMaxStackDepth, type Cfg } from "./structure.js";
 import { alignment, stateStr } from "./log.js";
 import { constScalar, curFrame, newFrame, ptrReg, ptrTo, unknownScalar, NOT_INIT, type VState } from "./state.js";
@@ -110,20 +111,25 @@ interface Pending {
   insn: number;
   prev: number;
   logPos: number;
+  /** The instruction history's length when queued (its entries are the state's). */
+  histEnd: number;
 }
 
 /** do_check(): walks every path. Throws VerifyFail on rejection. */
 export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
   const explored = new Explored(env, cfg, stats);
   const pending: Pending[] = [];
+  const hist = new InsnHistory();
+  env.hist = hist;
+  env.markPrecise = (regno) => markPrecise(env, regno);
   env.push = (st, insn, prev) => {
     if (st.parent !== undefined) st.parent.branches++;
-    pending.push({ st, insn, prev, logPos: env.log.endPos });
+    pending.push({ st, insn, prev, logPos: env.log.endPos, histEnd: hist.cnt });
     if (pending.length > BPF_COMPLEXITY_LIMIT_JMP_SEQ) env.fail(`The sequence of ${pending.length} jumps is too complex.`, E2BIG);
   };
   const frame = newFrame(0, -1, 0);
   frame.regs[1] = ptrTo("PTR_TO_CTX", undefined);
-  env.cur = { frames: [frame], refs: [], lock: undefined, parent: undefined, unroll: 0 };
+  env.cur = { frames: [frame], refs: [], lock: undefined, parent: undefined, unroll: 0, firstInsn: 0, histStart: 0 };
   env.insnIdx = 0;
   env.markAllScratched();
   let doPrintState = false;
@@ -136,6 +142,7 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
     env.cur = e.st;
     env.insnIdx = e.insn;
     env.prevInsnIdx = e.prev;
+    hist.cnt = e.histEnd;
     if (level === 1) env.log.reset(e.logPos);
     env.markAllScratched();
     doPrintState = true;
@@ -143,6 +150,8 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
   };
   const bySlot = env.bySlot;
   const code = env.code;
+  /** Each instruction's log line, formatted once (a loop prints the same lines again and again). */
+  const texts: Array<string | undefined> = level > 0 ? new Array<string | undefined>(env.len).fill(undefined) : [];
   for (;;) {
     const idx = env.insnIdx;
     const insn = bySlot[idx];
@@ -152,6 +161,7 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
     if (stats.processed > BPF_COMPLEXITY_LIMIT_INSNS) {
       env.fail(`BPF program is too large. Processed ${stats.processed} insn`, E2BIG);
     }
+    hist.visit = -1;
     if (cfg.prune[idx] === 1 && explored.visit(idx)) {
       if (level > 0) {
         if (doPrintState) env.verbose(`\nfrom ${env.prevInsnIdx} to ${idx}: safe\n`);
@@ -160,6 +170,8 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
       if (!popNext()) break;
       continue;
     }
+    // is_jmp_point(): how the path got here, for backtracking (after a new checkpoint: its path starts here).
+    if (env.prevInsnIdx !== idx - 1) hist.arrive(idx, env.prevInsnIdx);
     if (level === 2 && doPrintState) {
       env.verbose(`\nfrom ${env.prevInsnIdx} to ${idx}:${stateStr(env.cur, curFrame(env.cur), true, undefined)}\n`);
       doPrintState = false;
@@ -168,7 +180,9 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats): WalkStats {
       if (env.scratched) printInsnState(env);
       env.linfo(idx, "; ");
       env.prevLogPos = env.log.endPos;
-      env.verbose(`${idx}: ${insnText(insn)}\n`);
+      let text = texts[idx];
+      if (text === undefined) texts[idx] = text = `${idx}: ${insnText(insn)}\n`;
+      env.verbose(text);
       env.prevInsnPrintPos = env.log.endPos - env.prevLogPos;
       env.prevLogPos = env.log.endPos;
     }

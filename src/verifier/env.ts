@@ -10,6 +10,7 @@ import type { ProgramTypeName } from "../progtypes/index.js";
 import { VerifierLog, type Scratch } from "./log.js";
 import { knownImm } from "./bounds.js";
 import { curFrame, NOT_INIT, scalarReg, type Frame, type Reg, type VState } from "./state.js";
+import type { InsnHistory } from "./precision.js";
 
 export const EACCES = 13;
 export const EINVAL = 22;
@@ -129,6 +130,10 @@ export class Env {
   private prevLinfo = -1;
   /** Queues a state to explore later from `insn` (push_stack); set by the driver. */
   push: (st: VState, insn: number, prevInsn: number) => void = () => undefined;
+  /** The instruction history of the walk (precision.ts); set by the driver. */
+  hist!: InsnHistory;
+  /** mark_chain_precision() for a register of the current frame (precision.ts); set by the driver. */
+  markPrecise: (regno: number) => void = () => undefined;
   /** The scalar register of each ALU/JMP instruction's immediate operand, made once (immReg). */
   private readonly imms: Array<Reg | undefined> = [];
   /** Number of possible CPUs (nr_cpu_ids), for bpf_get_smp_processor_id()'s range. */

@@ -8,6 +8,7 @@
  *   alu.ts jmp.ts mem.ts call.ts   transfer functions per instruction family
  *   ctx.ts helpers-table.ts retval.ts   per program type ctx rules, helper prototypes, return codes
  *   states.ts            state equivalence and pruning
+ *   precision.ts         precision tracking (which scalars' values pruning must compare)
  *   driver.ts log.ts     the walk (do_check) and the kernel-format log
  *
  * Speed (npm run bench:verifier: within 2x of the kernel on the bench objects): the
@@ -18,9 +19,10 @@
  * the instruction objects' kinds; nothing is formatted for the log at level 0.
  *
  * What it leaves out, for now (the kernel has them):
- *  - precision tracking: every scalar is treated as precise when comparing states,
- *    which is sound but prunes less, so processed-instruction counts can be higher;
- *  - stack slot liveness (all stack slots are compared);
+ *  - stack slot liveness (all stack slots are compared), and precision backtracking
+ *    across subprogram and callback calls (every scalar of the path becomes precise
+ *    there, as the kernel's own fallback does): sound, prunes less, so processed
+ *    instruction counts can be higher;
  *  - global functions verified on their own from BTF (they are verified inline, like
  *    static ones), BTF-typed pointers, kfuncs, dynptrs, iterators, kptrs, timers,
  *    arena, may_goto, exceptions, sleepable programs;

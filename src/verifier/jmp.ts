@@ -96,6 +96,30 @@ function syncLinked(st: VState, known: Reg): void {
   }
 }
 
+/**
+ * collect_linked_regs(): the scalars sharing the compared scalars' ids, recorded in
+ * the instruction history, as the comparison narrows them all (precision.ts).
+ */
+function recordLinked(env: Env, insn: JmpInsn, dst: Reg, src: Reg): void {
+  const a = dst.type === "SCALAR_VALUE" ? dst.id : 0;
+  const b = insn.src.kind === "reg" && src.type === "SCALAR_VALUE" ? src.id : 0;
+  if (a === 0 && b === 0) return;
+  const items: number[] = [];
+  const frames = env.cur.frames;
+  for (let f = 0; f < frames.length; f++) {
+    const fr = frames[f]!;
+    for (let i = 0; i < 10; i++) {
+      const r = fr.regs[i]!;
+      if (r.type === "SCALAR_VALUE" && r.id !== 0 && (r.id === a || r.id === b)) items.push(f * 128 + i);
+    }
+    for (let spi = 0; spi < fr.stack.length && spi < 64; spi++) {
+      const r = fr.stack[spi]!.spilled;
+      if (r !== undefined && r.type === "SCALAR_VALUE" && r.id !== 0 && (r.id === a || r.id === b)) items.push(f * 128 + 64 + spi);
+    }
+  }
+  if (items.length > 1) env.hist.linkedRegs(insn.pc, items);
+}
+
 /** mark_ptr_or_null_regs(). */
 function markPtrOrNull(st: VState, regno: number, isNull: boolean): void {
   const regs = curFrame(st).regs;
@@ -224,8 +248,13 @@ export function checkCondJmp(env: Env, insn: JmpInsn): JumpOutcome {
   const dst = env.readReg(insn.dst);
   const jmp32 = insn.jmp32;
   const pred = isBranchTaken(dst, src, op, jmp32);
-  if (pred === 1) return TAKEN;
-  if (pred === 0) return FALL;
+  if (pred >= 0) {
+    // The branch was decided by the scalars' values: they must stay exact.
+    if (dst.type === "SCALAR_VALUE") env.markPrecise(insn.dst);
+    if (insn.src.kind === "reg" && src.type === "SCALAR_VALUE") env.markPrecise(insn.src.reg);
+    return pred === 1 ? TAKEN : FALL;
+  }
+  if (env.privileged) recordLinked(env, insn, dst, src);
   const thisB = env.cur;
   const other = copyState(thisB);
   const tRegs = curFrame(thisB).regs;

@@ -97,9 +97,19 @@ function scalarRanges(r: Reg): string[] {
   return out;
 }
 
+/** snum() of the 64-bit value vh:vl when it is a small int32 (the common case), else undefined. */
+function snumPair(vh: number, vl: number): string | undefined {
+  if (vh === 0 && vl >= 0) return vl <= 32767 ? String(vl) : `0x${vl.toString(16)}`;
+  if (vh === -1 && vl < 0 && vl >= -32768) return String(vl);
+  return undefined;
+}
+
 /** print_reg_state(). */
 export function regStr(r: Reg, frameno: number): string {
-  if (r.type === "SCALAR_VALUE" && tnumIsConst(r.b.var)) return snum(BigInt.asIntN(64, r.b.var.value));
+  if (r.type === "SCALAR_VALUE" && (r.b.mh | r.b.ml) === 0) {
+    // Constants without bigints: every instruction line of a loop prints one.
+    return snumPair(r.b.vh, r.b.vl) ?? snum(BigInt.asIntN(64, r.b.var.value));
+  }
   let s = regTypeStr(r);
   if (r.type === "PTR_TO_STACK") {
     if (r.frameno !== frameno) s += `[${r.frameno}]`;

@@ -208,6 +208,8 @@ function stackWriteFixed(env: Env, r: Reg, offAbs: number, size: number, valueRe
       if (c !== STACK_ZERO && c !== STACK_INVALID) types = setSlotByte(types, i - 1, STACK_MISC);
     }
     frame.stack[spi] = { types, spilled: reg };
+    // A register spill: backtracking follows the value through the slot (INSN_F_STACK_ACCESS).
+    env.hist.stackAccess(env.insnIdx, frame.frameno, spi);
   };
   if (value !== undefined && aligned && value.type === "SCALAR_VALUE" && env.privileged) {
     const fits = widthOf(value) <= 8 * size;
@@ -235,6 +237,8 @@ function stackWriteFixed(env: Env, r: Reg, offAbs: number, size: number, valueRe
   let types = spillToMisc(sl.types);
   const zero = (value !== undefined && value.type === "SCALAR_VALUE" && isZero(value.b)) ||
     (value === undefined && imm === 0);
+  // STACK_ZERO is no register spill: the zero must stay exact (mark_chain_precision() of the kernel).
+  if (zero && value !== undefined) env.markPrecise(valueRegno);
   for (let i = 0; i < size; i++) types = setSlotByte(types, (slot - i) % 8, zero ? STACK_ZERO : STACK_MISC);
   sl = { types, spilled: undefined };
   frame.stack[spi] = sl;
@@ -285,6 +289,8 @@ function stackReadFixed(env: Env, r: Reg, offAbs: number, size: number, dstRegno
   const st = sl.types;
   if (slotByte(st, 7) === STACK_SPILL && sl.spilled !== undefined) {
     const reg = sl.spilled;
+    // A fill: backtracking follows the value back into the slot.
+    if (dstRegno >= 0) env.hist.stackAccess(env.insnIdx, frame.frameno, spi);
     let spillSize = 1;
     for (let i = 7; i > 0 && slotByte(st, i - 1) === STACK_SPILL; i--) spillSize++;
     if (size !== 8 || spillSize !== 8) {
@@ -400,7 +406,11 @@ export function memAccess(env: Env, regno: number, off: number, size: number, t:
         return stackReadVar(env, regno, r, minOff, maxOff, size);
       }
       if (isConst(r.b)) stackWriteFixed(env, r, minOff, size, valueRegno, value, imm);
-      else stackWriteVar(env, r, minOff, maxOff, value, imm);
+      else {
+        // Zeroes kept as STACK_ZERO need the written register exact (the kernel's zero_used).
+        if (value !== undefined && value.type === "SCALAR_VALUE" && isZero(value.b)) env.markPrecise(valueRegno);
+        stackWriteVar(env, r, minOff, maxOff, value, imm);
+      }
       return undefined;
     }
     case "PTR_TO_SOCKET":

@@ -56,6 +56,8 @@ export function checkReturnCode(env: Env): void {
   if (r0.type !== "SCALAR_VALUE") {
     env.fail(`At program exit the register R0 is not a known value (${regTypeStr(r0)})`, EINVAL);
   }
+  // The range check relies on R0's value (mark_chain_precision(env, BPF_REG_0)).
+  env.markPrecise(0);
   if (r0.b.smin < range.min || r0.b.smax > range.max) {
     env.fail(`At program exit the register R0 has smin=${r0.b.smin} smax=${r0.b.smax} should have been in [${range.min}, ${range.max}]`, EINVAL);
   }

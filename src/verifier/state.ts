@@ -213,6 +213,10 @@ export interface VState {
   parent: Checkpoint | undefined;
   /** Callback entries simulated on this path (callback_unroll_depth). */
   unroll: number;
+  /** Instruction the path left its last checkpoint at (first_insn_idx). */
+  firstInsn: number;
+  /** Where the path's own entries of the instruction history begin (precision.ts). */
+  histStart: number;
 }
 
 /** An explored state kept at a prune point. */
@@ -225,6 +229,15 @@ export interface Checkpoint {
   miss: number;
   /** Dropped from its list while still in progress: freed (for peak_states) when its branches reach 0. */
   evicted: boolean;
+  /** The path from the parent checkpoint to this one (first_insn_idx, last_insn_idx, its history entries). */
+  readonly first: number;
+  readonly last: number;
+  readonly histStart: number;
+  readonly histEnd: number;
+  /** Precise scalars (precision.ts): per frame, registers and stack slots. */
+  readonly prec: Int32Array;
+  /** Every scalar precise (mark_all_scalars_precise()). */
+  allPrecise: boolean;
 }
 
 export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1]!;
@@ -235,7 +248,7 @@ export function copyFrame(f: Frame): Frame {
 
 export function copyState(s: VState): VState {
   // refs is never changed in place (acquire and release replace the array), so copies share it.
-  return { frames: s.frames.map(copyFrame), refs: s.refs, lock: s.lock, parent: s.parent, unroll: s.unroll };
+  return { frames: s.frames.map(copyFrame), refs: s.refs, lock: s.lock, parent: s.parent, unroll: s.unroll, firstInsn: s.firstInsn, histStart: s.histStart };
 }
 
 export function newFrame(frameno: number, callsite: number, subprogStart: number, inCallback = false, callbackCall = -1): Frame {

@@ -6,10 +6,11 @@
  * against a state whose exploration is still under way except at callback calls,
  * report an infinite loop when a path comes back to an identical state).
  *
- * Precision: the kernel marks a scalar precise only when its value mattered and
- * otherwise ignores it when comparing; tsbpf treats every scalar as precise, which
- * is sound and prunes less. Registers that are dead (liveness from structure.ts)
- * are ignored, as clean_live_states() does.
+ * Precision (precision.ts): a scalar of an explored state that no path from it
+ * needed exactly is not compared (regsafe()'s "!rold->precise && NOT_EXACT"); when
+ * a path is pruned, the explored state's precise scalars are marked along it
+ * (propagate_precision()). Registers that are dead (liveness from structure.ts) are
+ * ignored, as clean_live_states() does.
  */
 import { UNKNOWN, within, boundsEqual } from "./bounds.js";
 import type { Cfg } from "./structure.js";
@@ -19,6 +20,8 @@ import {
   type Checkpoint, type Frame, type Reg, type Slot, type VState,
 } from "./state.js";
 import { stateStr } from "./log.js";
+import { markPathAllPrecise, newPrecMarks, propagatePrecision, regPrecise, slotPrecise } from "./precision.js";
+import { scalarReg } from "./state.js";
 
 export const BPF_COMPLEXITY_LIMIT_STATES = 64;
 
@@ -72,14 +75,15 @@ function regsExact(a: Reg, b: Reg, ids: IdMap): boolean {
   return sameFixed(a, b) && a.range === b.range && boundsEqual(a.b, b.b) && ids.check(a.id, b.id) && ids.check(a.refObjId, b.refObjId);
 }
 
-/** regsafe(). */
-function regsafe(old: Reg, cur: Reg, ids: IdMap, exact: Exact): boolean {
+/** regsafe(). `precise`: old is a precise scalar (or compared as one). */
+function regsafe(old: Reg, cur: Reg, ids: IdMap, exact: Exact, precise = true): boolean {
   if (old.type === "NOT_INIT") return exact !== "exact" || cur.type === "NOT_INIT";
   if (cur.type === "NOT_INIT") return false;
   if (exact === "exact") return regsExact(old, cur, ids);
   if (old.type !== cur.type || old.maybeNull !== cur.maybeNull || old.ringbuf !== cur.ringbuf || old.rdonly !== cur.rdonly) return false;
   switch (old.type) {
     case "SCALAR_VALUE":
+      if (!precise && exact === "not_exact") return true;
       return ids.checkScalar(old.id, cur.id) && within(old.b, cur.b);
     case "PTR_TO_MAP_KEY":
     case "PTR_TO_MAP_VALUE":
@@ -100,15 +104,23 @@ function regsafe(old: Reg, cur: Reg, ids: IdMap, exact: Exact): boolean {
   }
 }
 
-/** A fake register for a stack slot that reads as a 64-bit scalar (scalar_reg_for_stack()). */
-function scalarForSlot(s: Slot | undefined): Reg | undefined {
+/** A load of eight STACK_MISC bytes: an unbound scalar (unbound_reg, never precise). */
+const UNBOUND_REG: Reg = scalarReg(UNKNOWN);
+
+/** A stack slot as the 64-bit scalar a load of it gives (scalar_reg_for_stack()). */
+function scalarForSlot(env: Env, s: Slot | undefined): Reg | undefined {
   if (s === undefined) return undefined;
   if (s.types === ALL_SPILL && s.spilled?.type === "SCALAR_VALUE") return s.spilled;
-  return undefined;
+  // is_stack_all_misc(): every byte STACK_MISC (or STACK_INVALID, when uninitialised stack reads are allowed).
+  for (let j = 0; j < 8; j++) {
+    const c = slotByte(s.types, j);
+    if (c !== STACK_MISC && !(c === STACK_INVALID && env.privileged)) return undefined;
+  }
+  return UNBOUND_REG;
 }
 
-/** stacksafe(). */
-function stacksafe(env: Env, old: Frame, cur: Frame, ids: IdMap, exact: Exact): boolean {
+/** stacksafe(). `cp`/`k`: the explored state's precise marks and the frame's index (undefined: all precise). */
+function stacksafe(env: Env, old: Frame, cur: Frame, ids: IdMap, exact: Exact, cp: Checkpoint | undefined, k: number): boolean {
   for (let spi = 0; spi < old.stack.length; spi++) {
     const os = old.stack[spi]!;
     const cs = cur.stack[spi];
@@ -120,10 +132,11 @@ function stacksafe(env: Env, old: Frame, cur: Frame, ids: IdMap, exact: Exact): 
     }
     if (os.types === STACK_INVALID) continue;
     const ct = cs?.types ?? STACK_INVALID;
-    const oReg = scalarForSlot(os);
-    const cReg = scalarForSlot(cs);
+    const oReg = scalarForSlot(env, os);
+    const cReg = scalarForSlot(env, cs);
     if (oReg !== undefined && cReg !== undefined) {
-      if (!regsafe(oReg, cReg, ids, exact)) return false;
+      const precise = oReg !== UNBOUND_REG && (cp === undefined || slotPrecise(cp, k, spi));
+      if (!regsafe(oReg, cReg, ids, exact, precise)) return false;
       continue;
     }
     if (os.types !== ct) {
@@ -140,22 +153,33 @@ function stacksafe(env: Env, old: Frame, cur: Frame, ids: IdMap, exact: Exact): 
       }
     }
     if (slotByte(os.types, 7) === STACK_SPILL && os.spilled !== undefined) {
-      if (cs?.spilled === undefined || !regsafe(os.spilled, cs.spilled, ids, exact)) return false;
+      const precise = cp === undefined || slotPrecise(cp, k, spi);
+      if (cs?.spilled === undefined || !regsafe(os.spilled, cs.spilled, ids, exact, precise)) return false;
     }
   }
   return true;
 }
 
-function frameEqual(env: Env, old: Frame, cur: Frame, live: number, ids: IdMap, exact: Exact): boolean {
+function frameEqual(env: Env, old: Frame, cur: Frame, live: number, ids: IdMap, exact: Exact, cp: Checkpoint | undefined, k: number): boolean {
   for (let i = 0; i < 11; i++) {
     if (i !== 10 && (live & (1 << i)) === 0) continue;
-    if (!regsafe(old.regs[i]!, cur.regs[i]!, ids, exact)) return false;
+    if (!regsafe(old.regs[i]!, cur.regs[i]!, ids, exact, cp === undefined || regPrecise(cp, k, i))) return false;
   }
-  return stacksafe(env, old, cur, ids, exact);
+  return stacksafe(env, old, cur, ids, exact, cp, k);
 }
 
-/** states_equal(). */
-export function statesEqual(env: Env, cfg: Cfg, old: VState, cur: VState, insn: number, exact: Exact): boolean {
+/** The registers live in frame k of `old` (a state at `insn`): before insn, or after the call frame k made. */
+function liveIn(cfg: Cfg, old: VState, k: number, insn: number): number {
+  const at = k === old.frames.length - 1 ? insn : old.frames[k + 1]!.callsite;
+  return cfg.liveBefore[at] ?? 0x7ff;
+}
+
+/**
+ * states_equal(). `cp`: the explored state's checkpoint, whose imprecise scalars are
+ * not compared (undefined, or an unprivileged program: every scalar is compared).
+ */
+export function statesEqual(env: Env, cfg: Cfg, old: VState, cur: VState, insn: number, exact: Exact, cp?: Checkpoint): boolean {
+  if (!env.privileged) cp = undefined;
   if (old.frames.length !== cur.frames.length) return false;
   if ((old.lock === undefined) !== (cur.lock === undefined)) return false;
   const ids = ID_MAP.reset();
@@ -166,9 +190,8 @@ export function statesEqual(env: Env, cfg: Cfg, old: VState, cur: VState, insn: 
     const of = old.frames[k]!;
     const cf = cur.frames[k]!;
     if (of.callsite !== cf.callsite || of.inCallback !== cf.inCallback) return false;
-    const at = k === old.frames.length - 1 ? insn : old.frames[k + 1]!.callsite;
-    const live = cfg.liveBefore[at] ?? 0x7ff;
-    if (!frameEqual(env, of, cf, exact === "exact" ? 0x7ff : live, ids, exact)) return false;
+    const live = liveIn(cfg, old, k, insn);
+    if (!frameEqual(env, of, cf, exact === "exact" ? 0x7ff : live, ids, exact, cp, k)) return false;
   }
   return true;
 }
@@ -217,6 +240,8 @@ export class Explored {
         if (this.cfg.callsCallback[insn] === 1) {
           if (statesEqual(env, this.cfg, sl.state, cur, insn, "range_within")) {
             sl.hit++;
+            // Its precise marks are not final while it is explored: everything on this path becomes precise.
+            markPathAllPrecise(cur);
             return true;
           }
           // Callback simulations converge only if values that grow every iteration stop growing.
@@ -228,8 +253,10 @@ export class Explored {
           env.fail(`old state:${stateStr(sl.state, sl.state.frames[sl.state.frames.length - 1]!, true, undefined)}`, EINVAL);
         }
         if (!forceNew && st.jmpsProcessed - st.prevJmpsProcessed < 20 && st.insnProcessed - st.prevInsnProcessed < 100) addNew = false;
-      } else if (statesEqual(env, this.cfg, sl.state, cur, insn, "not_exact")) {
+      } else if (statesEqual(env, this.cfg, sl.state, cur, insn, "not_exact", sl)) {
         sl.hit++;
+        if (env.prevInsnIdx !== insn - 1) env.hist.arrive(insn, env.prevInsnIdx);
+        propagatePrecision(env, sl, cur, insn, (k) => liveIn(this.cfg, sl.state, k, insn));
         return true;
       }
       if (addNew) sl.miss++;
@@ -250,9 +277,16 @@ export class Explored {
     if (st.liveStates > st.peakStates) st.peakStates = st.liveStates;
     st.prevJmpsProcessed = st.jmpsProcessed;
     st.prevInsnProcessed = st.insnProcessed;
-    const cp: Checkpoint = { state: copyState(cur), insn, branches: 1, hit: 0, miss: 0, evicted: false };
+    const hist = env.hist;
+    const cp: Checkpoint = {
+      state: copyState(cur), insn, branches: 1, hit: 0, miss: 0, evicted: false,
+      first: cur.firstInsn, last: env.prevInsnIdx, histStart: cur.histStart, histEnd: hist.cnt,
+      prec: newPrecMarks(cur.frames.length), allPrecise: false,
+    };
     cp.state.parent = cur.parent;
     cur.parent = cp;
+    cur.firstInsn = insn;
+    cur.histStart = hist.cnt;
     list.push(cp);
     return false;
   }

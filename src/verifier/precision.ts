@@ -1,0 +1,371 @@
+/**
+ * Precision tracking: mark_chain_precision(), backtrack_insn(), propagate_precision()
+ * and mark_all_scalars_precise() of kernel/bpf/verifier.c.
+ *
+ * A scalar's exact value matters only where the verifier relied on it: pointer
+ * arithmetic, a helper's size argument, a branch decided by its value, a return
+ * value range, a zero written to the stack. There the walk calls markPrecise(regno),
+ * which walks the current path backwards, instruction by instruction (the kernel's
+ * instruction history: jumps, and which stack slot a spill or fill used), to find
+ * every register and spilled slot the value came from, and marks them precise in
+ * each checkpoint (explored state) on the way. states.ts then ignores imprecise
+ * scalars of an explored state (regsafe(): "!rold->precise && NOT_EXACT"), and when
+ * a path is pruned against an explored state, that state's precise scalars are
+ * marked along the pruned path (propagate_precision()), so its own checkpoints stay
+ * exact where the continuation needed it.
+ *
+ * Where backtracking does not follow an instruction the kernel's way (it falls
+ * back the same way for ENOTSUPP), every scalar of every checkpoint on the path
+ * becomes precise: sound, prunes less. tsbpf falls back also where the path
+ * crosses a call or exit of a subprogram or callback (the kernel moves the marks
+ * between frames there) and at atomics touching a tracked register.
+ *
+ * Unprivileged programs (no CAP_BPF: bpf_capable false) keep every scalar precise,
+ * as in the kernel (unknown scalars start precise there).
+ */
+import type { AluInsn, AtomicInsn, CallInsn, Insn, JmpInsn, LdxInsn, StxInsn } from "../isa/index.js";
+import {
+  K_ALU, K_ATOMIC, K_CALL, K_END, K_JA, K_JMP, K_LD_ABS, K_LD_IMM64, K_LD_IND, K_LDX, K_ST, K_STX, type Env,
+} from "./env.js";
+import { STACK_SPILL, slotByte, type Checkpoint, type Frame, type VState } from "./state.js";
+
+const MAX_FRAMES = 8;
+/** History flag: the instruction spilled to or filled from stack slot (frame, spi) (INSN_F_STACK_ACCESS). */
+const F_STACK = 1 << 9;
+
+/**
+ * The instruction history of the paths being walked (the kernel's insn_hist): one
+ * entry per instruction reached other than from the one before it (its predecessor,
+ * for walking backwards), and per spill or fill (the slot) or comparison of linked
+ * scalars (the registers and slots sharing the id). One array for all paths: a
+ * path's entries follow its ancestors', and popping a queued state cuts the array
+ * back to where it was when the state was queued (paths are walked depth first).
+ */
+export class InsnHistory {
+  idx = new Int32Array(1024);
+  prev = new Int32Array(1024);
+  flags = new Int32Array(1024);
+  /** Linked scalars at a comparison: frame * 128 + regno, or frame * 128 + 64 + spi. */
+  linked: Array<number[] | undefined> = [];
+  cnt = 0;
+  /** The entry of the instruction being processed, or -1. */
+  visit = -1;
+
+  private grow(): void {
+    const n = this.idx.length * 2;
+    const g = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.idx = g(this.idx);
+    this.prev = g(this.prev);
+    this.flags = g(this.flags);
+  }
+
+  /** push_jmp_history() for an instruction reached from `prev`. */
+  arrive(insn: number, prev: number): void {
+    if (this.cnt === this.idx.length) this.grow();
+    const k = this.cnt++;
+    this.idx[k] = insn;
+    this.prev[k] = prev;
+    this.flags[k] = 0;
+    if (this.linked.length > k) this.linked[k] = undefined;
+    this.visit = k;
+  }
+
+  /** The entry of the current instruction, made if there is none (it was reached from the one before). */
+  private entry(insn: number): number {
+    if (this.visit < 0) this.arrive(insn, insn - 1);
+    return this.visit;
+  }
+
+  /** A spill to, or fill from, stack slot spi of `frame` by the current instruction. */
+  stackAccess(insn: number, frame: number, spi: number): void {
+    if (spi < 0 || spi >= 64) return;
+    const k = this.entry(insn);
+    this.flags[k] = F_STACK | (frame << 6) | spi;
+  }
+
+  /** Scalars linked by id at the current comparison (collect_linked_regs()). */
+  linkedRegs(insn: number, items: number[]): void {
+    const k = this.entry(insn);
+    while (this.linked.length <= k) this.linked.push(undefined);
+    this.linked[k] = items;
+  }
+}
+
+/** The registers and slots whose values are still to be traced (struct backtrack_state), per frame. */
+class Backtrack {
+  frame = 0;
+  readonly regs = new Int32Array(MAX_FRAMES);
+  readonly lo = new Int32Array(MAX_FRAMES);
+  readonly hi = new Int32Array(MAX_FRAMES);
+  reset(frame: number): void {
+    this.frame = frame;
+    this.regs.fill(0);
+    this.lo.fill(0);
+    this.hi.fill(0);
+  }
+  empty(): boolean {
+    for (let f = 0; f <= this.frame; f++) if ((this.regs[f]! | this.lo[f]! | this.hi[f]!) !== 0) return false;
+    return true;
+  }
+  hasReg(f: number, r: number): boolean {
+    return ((this.regs[f]! >> r) & 1) !== 0;
+  }
+  setReg(f: number, r: number): void {
+    this.regs[f]! |= 1 << r;
+  }
+  clearReg(f: number, r: number): void {
+    this.regs[f]! &= ~(1 << r);
+  }
+  hasSlot(f: number, spi: number): boolean {
+    return spi < 32 ? ((this.lo[f]! >>> spi) & 1) !== 0 : ((this.hi[f]! >>> (spi - 32)) & 1) !== 0;
+  }
+  setSlot(f: number, spi: number): void {
+    if (spi < 32) this.lo[f]! |= 1 << spi;
+    else this.hi[f]! |= 1 << (spi - 32);
+  }
+  clearSlot(f: number, spi: number): void {
+    if (spi < 32) this.lo[f]! &= ~(1 << spi);
+    else this.hi[f]! &= ~(1 << (spi - 32));
+  }
+}
+
+const BT = new Backtrack();
+
+/** A checkpoint's precise marks: per frame, 3 words (registers, slots 0-31, slots 32-63). */
+export function newPrecMarks(frames: number): Int32Array {
+  return new Int32Array(frames * 3);
+}
+
+/** Is register r of frame f of the checkpoint precise? */
+export function regPrecise(cp: Checkpoint, f: number, r: number): boolean {
+  return cp.allPrecise || ((cp.prec[f * 3]! >> r) & 1) !== 0;
+}
+
+/** Is the scalar spilled in slot spi of frame f of the checkpoint precise? */
+export function slotPrecise(cp: Checkpoint, f: number, spi: number): boolean {
+  if (cp.allPrecise) return true;
+  return spi < 32 ? ((cp.prec[f * 3 + 1]! >>> spi) & 1) !== 0 : ((cp.prec[f * 3 + 2]! >>> (spi - 32)) & 1) !== 0;
+}
+
+const isSpilledScalar = (fr: Frame, spi: number): boolean => {
+  const sl = fr.stack[spi];
+  return sl !== undefined && slotByte(sl.types, 7) === STACK_SPILL && sl.spilled?.type === "SCALAR_VALUE";
+};
+
+/** bt_sync_linked_regs(): one linked scalar traced means all of them are. */
+function syncLinked(bt: Backtrack, items: number[] | undefined): void {
+  if (items === undefined) return;
+  let some = false;
+  for (const it of items) {
+    const f = it >> 7;
+    const x = it & 127;
+    if (x < 64 ? bt.hasReg(f, x) : bt.hasSlot(f, x - 64)) {
+      some = true;
+      break;
+    }
+  }
+  if (!some) return;
+  for (const it of items) {
+    const f = it >> 7;
+    const x = it & 127;
+    if (x < 64) bt.setReg(f, x);
+    else bt.setSlot(f, x - 64);
+  }
+}
+
+/**
+ * backtrack_insn(): what instruction i needs precise before it, given what is traced
+ * after it (`subseq`: the instruction the path went on to). False: give up.
+ */
+function backtrackInsn(env: Env, i: number, subseq: number, e: number, bt: Backtrack): boolean {
+  const insn: Insn | undefined = env.bySlot[i];
+  if (insn === undefined) return true; // ld_imm64's second half
+  const h = env.hist;
+  const f = bt.frame;
+  switch (env.code[i]) {
+    case K_ALU: {
+      const a = insn as AluInsn;
+      if (!bt.hasReg(f, a.dst)) return true;
+      if (a.op === "neg") return true;
+      if (a.op === "mov" || a.op === "movsx") {
+        bt.clearReg(f, a.dst);
+        if (a.src.kind === "reg" && a.src.reg !== 10) bt.setReg(f, a.src.reg);
+      } else if (a.src.kind === "reg" && a.src.reg !== 10) {
+        bt.setReg(f, a.src.reg);
+      }
+      return true;
+    }
+    case K_END:
+    case K_JA:
+      return true;
+    case K_LDX: {
+      const l = insn as LdxInsn;
+      if (!bt.hasReg(f, l.dst)) return true;
+      bt.clearReg(f, l.dst);
+      // A fill: the slot's spilled scalar is what the register got.
+      if (e >= 0 && (h.flags[e]! & F_STACK) !== 0) bt.setSlot((h.flags[e]! >> 6) & 7, h.flags[e]! & 63);
+      return true;
+    }
+    case K_STX:
+    case K_ST: {
+      const s = insn as StxInsn;
+      if (bt.hasReg(f, s.dst)) return false; // a traced scalar used as an address
+      if (e < 0 || (h.flags[e]! & F_STACK) === 0) return true;
+      const fr = (h.flags[e]! >> 6) & 7;
+      const spi = h.flags[e]! & 63;
+      if (!bt.hasSlot(fr, spi)) return true;
+      bt.clearSlot(fr, spi);
+      if (env.code[i] === K_STX) bt.setReg(f, s.src);
+      return true;
+    }
+    case K_ATOMIC: {
+      const a = insn as AtomicInsn;
+      return !(bt.hasReg(f, a.dst) || bt.hasReg(f, a.src) || bt.hasReg(f, 0));
+    }
+    case K_LD_IMM64:
+      bt.clearReg(f, (insn as { dst: number }).dst);
+      return true;
+    case K_LD_ABS:
+    case K_LD_IND:
+      return !bt.hasReg(f, 0);
+    case K_JMP: {
+      const j = insn as JmpInsn;
+      const items = e >= 0 ? h.linked[e] : undefined;
+      syncLinked(bt, items);
+      if (j.src.kind === "reg" && (bt.hasReg(f, j.dst) || bt.hasReg(f, j.src.reg))) {
+        bt.setReg(f, j.dst);
+        bt.setReg(f, j.src.reg);
+      }
+      syncLinked(bt, items);
+      return true;
+    }
+    case K_CALL: {
+      const c = insn as CallInsn;
+      // A subprogram call, or a helper entering a callback (the path went on elsewhere): frames change.
+      if (c.target !== "helper" || subseq !== i + 1) return false;
+      bt.clearReg(f, 0);
+      return (bt.regs[f]! & 0x3e) === 0;
+    }
+    default:
+      // exit (leaving a subprogram or callback backwards), callx
+      return false;
+  }
+}
+
+/** mark_all_scalars_precise(): every checkpoint on the path, every scalar. */
+function markAllPrecise(st: VState): void {
+  for (let cp = st.parent; cp !== undefined && !cp.allPrecise; cp = cp.state.parent) cp.allPrecise = true;
+}
+
+/**
+ * __mark_chain_precision(): traces what `bt` holds back from instruction `last` of
+ * the current state `st` (not itself backtracked) through its checkpoints.
+ */
+function markChain(env: Env, st: VState, last: number, bt: Backtrack): void {
+  if (bt.empty()) return;
+  const h = env.hist;
+  const hIdx = h.idx;
+  const hPrev = h.prev;
+  let first = st.firstInsn;
+  let hs = st.histStart;
+  let cursor = h.cnt;
+  let skip = true;
+  let subseq = -1;
+  let cp = st.parent;
+  for (;;) {
+    if (last >= 0) {
+      let i = last;
+      for (;;) {
+        if (skip) skip = false;
+        else {
+          const e = cursor > hs && hIdx[cursor - 1] === i ? cursor - 1 : -1;
+          if (!backtrackInsn(env, i, subseq, e, bt)) return markAllPrecise(st);
+        }
+        if (bt.empty()) return;
+        subseq = i;
+        // get_prev_insn_idx()
+        if (i === first && (cursor === hs || (cursor === hs + 1 && hIdx[hs] === i))) break;
+        if (cursor > hs && hIdx[cursor - 1] === i) {
+          i = hPrev[cursor - 1]!;
+          cursor--;
+        } else i--;
+        if (i < 0) return markAllPrecise(st);
+      }
+    }
+    if (cp === undefined) break;
+    const frames = cp.state.frames;
+    if (frames.length !== bt.frame + 1) return markAllPrecise(st);
+    if (cp.allPrecise) return;
+    const prec = cp.prec;
+    for (let f = 0; f <= bt.frame; f++) {
+      const fr = frames[f]!;
+      let m = bt.regs[f]!;
+      for (let r = 0; m !== 0; r++, m >>>= 1) {
+        if ((m & 1) === 0) continue;
+        if (fr.regs[r]!.type !== "SCALAR_VALUE" || ((prec[f * 3]! >> r) & 1) !== 0) bt.clearReg(f, r);
+        else prec[f * 3]! |= 1 << r;
+      }
+      for (let w = 0; w < 2; w++) {
+        let s = w === 0 ? bt.lo[f]! : bt.hi[f]!;
+        for (let k = 0; s !== 0; k++, s >>>= 1) {
+          if ((s & 1) === 0) continue;
+          const spi = w * 32 + k;
+          const bit = 1 << k;
+          if (!isSpilledScalar(fr, spi) || (prec[f * 3 + 1 + w]! & bit) !== 0) bt.clearSlot(f, spi);
+          else prec[f * 3 + 1 + w]! |= bit;
+        }
+      }
+    }
+    if (bt.empty()) return;
+    subseq = first;
+    first = cp.first;
+    last = cp.last;
+    hs = cp.histStart;
+    cursor = cp.histEnd;
+    cp = cp.state.parent;
+  }
+  // Something traced reached the program's start: missed (the kernel's fallback too).
+  if (!bt.empty()) markAllPrecise(st);
+}
+
+/** mark_chain_precision(env, regno): register regno of the current frame. */
+export function markPrecise(env: Env, regno: number): void {
+  if (!env.privileged) return;
+  const st = env.cur;
+  const f = st.frames.length - 1;
+  if (st.frames[f]!.regs[regno]?.type !== "SCALAR_VALUE") return;
+  BT.reset(f);
+  BT.setReg(f, regno);
+  markChain(env, st, env.insnIdx, BT);
+}
+
+/**
+ * propagate_precision(): the current state, pruned at `insn` against explored state
+ * `old`, needs precise what `old` had precise (among its live registers: `live`
+ * gives each frame's).
+ */
+export function propagatePrecision(env: Env, old: Checkpoint, cur: VState, insn: number, live: (frame: number) => number): void {
+  if (!env.privileged) return;
+  const frames = old.state.frames;
+  BT.reset(cur.frames.length - 1);
+  for (let f = 0; f < frames.length; f++) {
+    const fr = frames[f]!;
+    const lv = live(f);
+    for (let r = 0; r < 10; r++) {
+      if ((lv & (1 << r)) !== 0 && fr.regs[r]!.type === "SCALAR_VALUE" && (old.allPrecise || ((old.prec[f * 3]! >> r) & 1) !== 0)) BT.setReg(f, r);
+    }
+    for (let spi = 0; spi < fr.stack.length && spi < 64; spi++) {
+      if (isSpilledScalar(fr, spi) && slotPrecise(old, f, spi)) BT.setSlot(f, spi);
+    }
+  }
+  markChain(env, cur, insn, BT);
+}
+
+/** After pruning against a state still being explored (callbacks): its marks are not final. */
+export function markPathAllPrecise(cur: VState): void {
+  markAllPrecise(cur);
+}
