@@ -4,14 +4,16 @@
  *
  * Function ABIs (eBPF registers are i64 values; fp is the frame's stack top, an i32):
  *
- *   full: (r0 .. r10, fp) -> (r0 .. r5)   entry points, tail-call targets, and every
- *                                         bpf-to-bpf call in checked mode, so an
+ *   full: (r0 .. r10, fp) -> (r0 .. r5)   checked mode: entry points, tail-call
+ *                                         targets and every bpf-to-bpf call, so an
  *                                         unverified callee sees the caller's
  *                                         registers and the caller sees r1-r5 as the
  *                                         callee left them, as in the interpreter
- *   lean: (r1 .. r5, fp) -> r0            bpf-to-bpf calls in verified mode: the
- *                                         verifier makes r0 and r6-r9 unreadable on
- *                                         entry and r1-r5 unreadable after the call
+ *   lean: (r1 .. r5, fp) -> r0            verified mode: entry points, tail-call
+ *                                         targets and bpf-to-bpf calls: the verifier
+ *                                         makes r0 and r6-r9 unreadable on entry
+ *                                         (a tail-call target reads only r1) and r1-r5
+ *                                         unreadable after a call
  *   chunk: see CHUNK_PARAMS               parts of very large functions
  *
  * Per-run values cross the JS/wasm boundary as wasm globals and parameters, not

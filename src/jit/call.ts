@@ -12,7 +12,10 @@
  *  - A tail call (bpf_tail_call succeeded: the JS side left the target's table index
  *    in the scratch area) calls the target program's entry through the machine's
  *    function table with the current registers and frame, and returns what it
- *    returns: the target replaces the rest of this frame, as in the kernel.
+ *    returns: the target replaces the rest of this frame, as in the kernel. Entries
+ *    have the full ABI in checked mode and the lean one in verified mode (the
+ *    verifier lets a tail-call target read only r1 and r10), so a verified run passes
+ *    six values in and one out.
  */
 import { LPM_NODE_CHILD0, LPM_NODE_DATA, LPM_NODE_FLAGS, LPM_NODE_PREFIXLEN, LPM_NODE_VALUE, type LpmLayout } from "../maps/index.js";
 import { FaultCode, G_CPU, G_STACK_LO, G_TAIL, type Abi } from "./abi.js";
@@ -41,11 +44,16 @@ function tailCallCheck(f: FnCompiler): void {
   c.if_();
   c.i32(0);
   c.gset(G_TAIL);
-  for (let r = 0; r <= 10; r++) f.get(r);
+  if (f.m.entryAbi === "full") {
+    for (let r = 0; r <= 10; r++) f.get(r);
+  } else {
+    pushHelperArgs(f);
+  }
   c.get(f.fp);
   c.get(f.t32);
-  c.callIndirect(f.m.fullType);
-  for (let r = 5; r >= 0; r--) f.set(r);
+  c.callIndirect(f.m.entryType);
+  if (f.m.entryAbi === "full") for (let r = 5; r >= 0; r--) f.set(r);
+  else f.set(0);
   emitReturn(f);
   c.end();
 }

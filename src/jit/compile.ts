@@ -115,7 +115,8 @@ class ModuleCompiler implements ModuleContext {
   readonly cfg: Cfg;
   readonly cfgBlocks;
   readonly builder = new ModuleBuilder();
-  readonly fullType: number;
+  readonly entryType: number;
+  readonly entryAbi: Abi;
   readonly imports: ImportDesc[] = [];
   private readonly importIdx = new Map<string, number>();
   readonly funcs: Array<{ slot: number; abi: Abi; chunk?: { lo: number; hi: number; single: boolean }; fc?: FnCompiler }> = [];
@@ -139,7 +140,8 @@ class ModuleCompiler implements ModuleContext {
     this.callxEntries = funcPtrs;
     this.cfg = buildCfg(p, [0, ...calls, ...funcPtrs]);
     this.cfgBlocks = this.cfg.blocks;
-    this.fullType = this.builder.type(FULL_PARAMS, FULL_RESULTS);
+    this.entryAbi = this.checked ? "full" : "lean";
+    this.entryType = this.checked ? this.builder.type(FULL_PARAMS, FULL_RESULTS) : this.builder.type(LEAN_PARAMS, LEAN_RESULTS);
   }
 
   importRef(d: ImportDesc): number {
@@ -354,7 +356,7 @@ class ModuleCompiler implements ModuleContext {
     c.gset(G_TAIL);
     c.i32(0);
     c.gset(G_TAILCNT);
-    c.i64(0); // r0
+    if (this.entryAbi === "full") c.i64(0); // r0
     if (list) {
       c.get(1);
       c.get(iLocal);
@@ -366,12 +368,15 @@ class ModuleCompiler implements ModuleContext {
     } else {
       for (let r = 1; r <= 5; r++) c.get(r);
     }
-    for (let r = 6; r <= 9; r++) c.i64(0);
-    c.gget(G_STACK_END);
-    c.op(Op.i64_extend_i32_u);
+    if (this.entryAbi === "full") {
+      for (let r = 6; r <= 9; r++) c.i64(0);
+      c.gget(G_STACK_END);
+      c.op(Op.i64_extend_i32_u);
+    }
     c.gget(G_STACK_END);
     c.call(entry);
-    for (let k = 5; k >= 0; k--) c.set(q(k));
+    if (this.entryAbi === "full") for (let k = 5; k >= 0; k--) c.set(q(k));
+    else c.set(q(0));
     if (list) {
       c.get(2);
       c.get(iLocal);
@@ -403,7 +408,7 @@ class ModuleCompiler implements ModuleContext {
 
   finish(): { bytes: Uint8Array; callbacks: Map<number, { name: string; abi: Abi }> } {
     const b = this.builder;
-    const entry = this.funcRef(0, "full");
+    const entry = this.funcRef(0, this.entryAbi);
     const cbAbi: Abi = this.checked ? "full" : "lean";
     for (const s of this.callxEntries) this.funcRef(s, cbAbi);
     this.compileFunctions();

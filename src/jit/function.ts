@@ -40,8 +40,10 @@ export interface ModuleContext {
   funcRef(slot: number, abi: Abi): number;
   /** Function entries that callx can reach (ld_imm64 func targets), ascending. */
   readonly callxEntries: readonly number[];
-  /** Type index of the full ABI (for call_indirect of tail-call targets). */
-  readonly fullType: number;
+  /** Type index of the entry ABI (full in checked mode, lean in verified mode), for call_indirect of tail-call targets. */
+  readonly entryType: number;
+  /** ABI of program entries (run, runList and tail calls). */
+  readonly entryAbi: Abi;
   /** Block id -> instruction slots, for the budget fault. */
   readonly cfgBlocks: readonly Block[];
   /** Compile-time map knowledge for verified-mode helper fast paths. */
@@ -227,9 +229,36 @@ export class FnCompiler implements NodeEmitter {
         }
         return Shape.Goto;
       }
+      if (!last && this.zext32Pair(pc, b.slots[i + 1]!)) {
+        // dst <<= 32; dst >>= 32: one zero-extension of the low half (V8 gives a single
+        // 32-bit move for it, where two shifts stay two shifts); the pair is one unit,
+        // so a budget that ends at the second instruction faults before the first,
+        // which no one can tell apart (a fault keeps no registers).
+        i++;
+        this.idx = i;
+        if (i === len - 1) this.budgetCheck(); // (a shift is never a block's terminator)
+        const d = this.p.dst[pc]!;
+        this.get(d);
+        this.c.op(Op.i32_wrap_i64);
+        this.c.op(Op.i64_extend_i32_u);
+        this.set(d);
+        this.known[d] = undefined;
+        continue;
+      }
       this.insn(pc, last);
     }
     return Shape.Goto;
+  }
+
+  /** Whether slots a, b are `dst <<= 32; dst >>= 32` (ALU64 with the constant 32) on one register. */
+  private zext32Pair(a: number, b: number): boolean {
+    const p = this.p;
+    const oa = p.op[a]!;
+    const ob = p.op[b]!;
+    if ((oa | 0x08) !== 0x6f || (ob | 0x08) !== 0x7f || p.dst[a] !== p.dst[b]) return false;
+    const sa = p.src[a]!;
+    const sb = p.src[b]!;
+    return sa >= NUM_REGS && sb >= NUM_REGS && p.constLo[sa] === 32 && p.constHi[sa] === 0 && p.constLo[sb] === 32 && p.constHi[sb] === 0;
   }
 
   /** One instruction that is not a block terminator. */
