@@ -93,6 +93,20 @@ export type ImportDesc =
   | { readonly kind: "helper"; readonly id: number }
   /** callx to a helper id held in a register: (pc, fp, lo, hi, r1..r5) -> r0. */
   | { readonly kind: "helperDyn" }
+  /**
+   * Checked mode, helpers that may call a program function back (bpf_loop,
+   * bpf_for_each_map_elem, and any helper reached by callx): (pc, fp, [lo, hi,] r0..r9)
+   * -> (r0..r5). A callback starts with the caller's r0 and r6-r9 and leaves r1-r5 as
+   * it ended, as in the interpreter (these registers are unreadable to verified code).
+   */
+  | { readonly kind: "helperRegs"; readonly id: number }
+  | { readonly kind: "helperDynRegs" }
+  /**
+   * Checked mode, callx to a slot that is not a compiled function entry (a function
+   * pointer computed at run time): (pc, fp, slot, r0..r9) -> (r0..r5); the machine runs
+   * the function on the interpreter, in this run's stack, budget and tail-call count.
+   */
+  | { readonly kind: "callSlot" }
   /** Kernel map helpers with i32 pointers (verified mode), map known at compile time. */
   | { readonly kind: "lookup" | "delete"; readonly map: number } // (key) -> i32
   | { readonly kind: "update"; readonly map: number } // (key, value, flags) -> i32
@@ -111,12 +125,21 @@ export type ImportDesc =
   /** Legacy packet load: (pc, ctx, offset, size) -> value (i32); ends the run when out of bounds. */
   | { readonly kind: "ldAbs" };
 
+const REGS_0_9: readonly ValType[] = Array<ValType>(10).fill(I64);
+const REGS_0_5: ValType[] = Array<ValType>(6).fill(I64);
+
 export const importSignature = (d: ImportDesc): { params: ValType[]; results: ValType[] } => {
   switch (d.kind) {
     case "helper":
       return { params: [I32, I32, I64, I64, I64, I64, I64], results: [I64] };
     case "helperDyn":
       return { params: [I32, I32, I32, I32, I64, I64, I64, I64, I64], results: [I64] };
+    case "helperRegs":
+      return { params: [I32, I32, ...REGS_0_9], results: REGS_0_5 };
+    case "helperDynRegs":
+      return { params: [I32, I32, I32, I32, ...REGS_0_9], results: REGS_0_5 };
+    case "callSlot":
+      return { params: [I32, I32, I32, ...REGS_0_9], results: REGS_0_5 };
     case "lookup":
     case "delete":
       return { params: [I32], results: [I32] };

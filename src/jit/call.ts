@@ -75,6 +75,16 @@ export function emitHelperCall(f: FnCompiler, pc: number): void {
     f.fault(FaultCode.UnknownHelper, id, pc);
     return;
   }
+  if (f.checked && CALLBACK_HELPERS.has(id)) {
+    // The callback sees the caller's r0 and r6-r9 and leaves r1-r5 (helperRegs in abi.ts).
+    c.i32(pc);
+    c.get(f.fp);
+    for (let r = 0; r <= 9; r++) f.get(r);
+    f.callImport({ kind: "helperRegs", id });
+    for (let r = 5; r >= 0; r--) f.set(r);
+    tailCallCheck(f);
+    return;
+  }
   if (f.m.fastHelpers && (f.checked ? checkedMapHelper(f, pc, id, name) : fastHelper(f, id, name))) return;
   c.i32(pc);
   c.get(f.fp);
@@ -83,6 +93,9 @@ export function emitHelperCall(f: FnCompiler, pc: number): void {
   f.set(0);
   tailCallCheck(f);
 }
+
+/** bpf_for_each_map_elem and bpf_loop: helpers that call a program function back. */
+const CALLBACK_HELPERS = new Set([164, 181]);
 
 /**
  * Checked mode: the kernel map helpers get r1-r4 as i32 halves (no BigInt); the JS
@@ -380,7 +393,18 @@ export function emitCallx(f: FnCompiler, pc: number): void {
     c.br(1);
     c.end();
   }
-  f.fault(FaultCode.CallxNoEntry, () => wrapReg(f, s), pc);
+  if (f.checked) {
+    // A slot the JIT did not compile as an entry: the machine runs it on the interpreter.
+    c.i32(pc);
+    c.get(f.fp);
+    wrapReg(f, s);
+    for (let r = 0; r <= 9; r++) f.get(r);
+    f.callImport({ kind: "callSlot" });
+    for (let r = 5; r >= 0; r--) f.set(r);
+    f.resetR10();
+  } else {
+    f.fault(FaultCode.CallxNoEntry, () => wrapReg(f, s), pc);
+  }
   c.else_();
   c.i32(pc);
   c.get(f.fp);
@@ -389,9 +413,16 @@ export function emitCallx(f: FnCompiler, pc: number): void {
   c.i64(32);
   c.op(Op.i64_shr_u);
   c.op(Op.i32_wrap_i64);
-  pushHelperArgs(f);
-  f.callImport({ kind: "helperDyn" });
-  f.set(0);
+  if (f.checked) {
+    // Any helper, bpf_loop included: registers as for helperRegs.
+    for (let r = 0; r <= 9; r++) f.get(r);
+    f.callImport({ kind: "helperDynRegs" });
+    for (let r = 5; r >= 0; r--) f.set(r);
+  } else {
+    pushHelperArgs(f);
+    f.callImport({ kind: "helperDyn" });
+    f.set(0);
+  }
   tailCallCheck(f);
   c.end();
 }

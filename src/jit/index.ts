@@ -5,7 +5,7 @@
  * budget) or verified mode (no per-access checks).
  */
 export { compileProgram, compileToBytes, type CompileOptions, type CompiledProgram, type JitMode } from "./compile.js";
-export { JitMachine, checkedJitObstacle, compileCached, type JitMachineOptions } from "./machine.js";
+export { JitMachine, compileCached, type JitMachineOptions } from "./machine.js";
 export { JitTrap } from "./faults.js";
 export { runOnMemoryJit, type RunOnMemoryJitOptions } from "./run.js";
 export { ListRunner } from "./list-runner.js";

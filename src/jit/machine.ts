@@ -10,19 +10,17 @@
  * function table through which tail calls reach other programs (compiled on first
  * use, with the same mode, and instantiated against this machine).
  *
- * Differences from the interpreter, all in what unverified programs can observe after
- * reading registers the kernel verifier calls unreadable or calling through computed
- * function pointers: a helper callback (bpf_loop, for_each_map_elem) starts with r0
- * and r6-r9 zero rather than the caller's values, and after such a helper r1-r5 keep
- * their values instead of the callback's last ones; checked mode compiles the function
- * entries it can see (bpf-to-bpf call targets, ld_imm64 func values and constants
- * tagged as function pointers), so callx or a callback to any other slot faults as
- * "unsupported" where the interpreter enters the slot. checkedJitObstacle() names the
- * programs that could meet one of these, and the runtime runs those on the
- * interpreter (src/runtime/program.ts): no user of the runtime sees a difference.
- * Verified programs meet none (the verifier's PTR_TO_FUNC is only an ld_imm64 func,
- * and those registers are unreadable). getReg gives r0-r5 and r10 in checked mode, r0
- * in verified mode.
+ * Checked mode gives the interpreter's results for every program, including what
+ * unverified ones can observe through registers the kernel's verifier calls
+ * unreadable: a helper callback (bpf_loop, bpf_for_each_map_elem, or any helper reached
+ * by callx) starts with the caller's r0 and r6-r9 and leaves r1-r5 as it ended (the
+ * helperRegs imports), and a function pointer computed at run time — callx or a
+ * callback to a slot that is not a compiled function entry — runs that function on an
+ * interpreter Machine sharing this machine's stack, budget and tail-call count
+ * (Machine.callAt), since the JIT compiles only the entries it can see (bpf-to-bpf call
+ * targets, ld_imm64 func values, constants tagged as function pointers). Verified
+ * programs need neither (the verifier's PTR_TO_FUNC is only an ld_imm64 func). getReg
+ * gives r0-r5 and r10 in checked mode, r0 in verified mode.
  *
  * Verified mode has no instruction budget (the verifier proved termination) and counts
  * executed instructions only with `count: true`; it still checks the call depth.
@@ -32,7 +30,7 @@ import { mapFromAddress, type BpfMap } from "../maps/index.js";
 import {
   DEFAULT_BUDGET, MAX_TAIL_CALL_CNT,
   type AddressSpace, type HelperContext, type HelperTable, type LdAbsLoader, type PredecodedProgram, type Region,
-  type ResetArgs, type RunResult, type StepResult, predecode,
+  type ResetArgs, type RunResult, type StepResult, Machine, predecode,
 } from "../vm/index.js";
 import type { Insn } from "../isa/index.js";
 import { CACHE_ENTRIES, FaultCode, type ImportDesc } from "./abi.js";
@@ -120,6 +118,10 @@ export class JitMachine {
   private curFp = 0;
   private last: RunResult | undefined;
   private lastR0: bigint | undefined;
+  /** Registers r0-r9 at each helperRegs call in progress, innermost last (callbacks read and update them). */
+  private readonly helperRegs: bigint[][] = [];
+  /** Interpreters for functions the JIT did not compile, per program (checked mode). */
+  private readonly fallbacks = new Map<PredecodedProgram, Machine>();
   cpu: number;
 
   constructor(program: PredecodedProgram | readonly Insn[], space: AddressSpace, opts: JitMachineOptions = {}) {
@@ -156,6 +158,7 @@ export class JitMachine {
   }
 
   close(): void {
+    for (const m of this.fallbacks.values()) m.close();
     this.space.unmap(this.stack);
     if (this.listArea !== undefined) this.space.unmap(this.listArea);
   }
@@ -324,7 +327,17 @@ export class JitMachine {
     const depth = (this.stack.end - this.curFp) / MAX_BPF_STACK;
     if (depth + 1 >= MAX_CALL_FRAMES) throw new Error(`the call stack of ${depth + 2} frames is too deep`);
     const cb = compiled.callbacks.get(lo);
-    if (cb === undefined) throw new Error(`slot ${lo} is not a function entry the JIT compiled`);
+    // The caller's registers at the helper call (checked mode), which the callback starts
+    // with (r0, r6-r9) and updates (r1-r5), as the interpreter's callFunction does.
+    const regs = this.helperRegs[this.helperRegs.length - 1];
+    if (cb === undefined) {
+      // (The interpreter enters any slot; a trap slot faults there as it does.)
+      if (this.mode !== "checked") throw new Error(`slot ${lo} is not a function entry the JIT compiled`);
+      const caller = regs ?? Array<bigint>(10).fill(0n);
+      const r = this.interpretCall(p, lo, [caller[0]!, ...[0, 1, 2, 3, 4].map((i) => args[i] ?? 0n), ...caller.slice(6, 10)], this.curFp);
+      if (regs !== undefined) for (let i = 1; i <= 5; i++) regs[i] = r[i]!;
+      return r[0]!;
+    }
     const a = [0, 1, 2, 3, 4].map((i) => BigInt.asIntN(64, args[i] ?? 0n));
     const fp = this.curFp - MAX_BPF_STACK;
     const savedPc = this.curPc;
@@ -332,12 +345,46 @@ export class JitMachine {
     try {
       const f = exports[cb.name] as (...xs: unknown[]) => bigint | bigint[];
       if (cb.abi === "lean") return u64(f(a[0], a[1], a[2], a[3], a[4], fp) as bigint);
-      const r = f(0n, a[0], a[1], a[2], a[3], a[4], 0n, 0n, 0n, 0n, BigInt(fp), fp) as bigint[];
+      const s = (i: number): bigint => (regs === undefined ? 0n : BigInt.asIntN(64, regs[i]!));
+      const r = f(s(0), a[0], a[1], a[2], a[3], a[4], s(6), s(7), s(8), s(9), BigInt(fp), fp) as bigint[];
+      if (regs !== undefined) for (let i = 1; i <= 5; i++) regs[i] = u64(r[i]!);
       return u64(r[0]!);
     } finally {
       this.curPc = savedPc;
       this.curFp = savedFp;
     }
+  }
+
+  /**
+   * Runs function `slot` of `p` on the interpreter as a call from the frame at `fp`
+   * (regs: the callee's r0-r9 on entry), in this run: same stack, budget, executed
+   * count and tail calls. Returns r0-r5 (unsigned) at its exit; a fault ends the run.
+   */
+  private interpretCall(p: PredecodedProgram, slot: number, regs: readonly bigint[], fp: number): bigint[] {
+    let m = this.fallbacks.get(p);
+    if (m === undefined) {
+      m = new Machine(p, this.space, { helpers: this.helpers, budget: this.budget, stack: this.stack, ...(this.opts.ldAbs !== undefined ? { ldAbs: this.opts.ldAbs } : {}) });
+      this.fallbacks.set(p, m);
+    }
+    m.budget = this.budget;
+    const depth = (this.stack.end - fp) / MAX_BPF_STACK;
+    const r = m.callAt(slot, regs.map(u64), depth, this.executedNow(0), this.tailCountG.value as number);
+    this.rem!.value = BigInt(this.budget - r.executed);
+    this.tailCountG.value = r.tailCalls;
+    if (this.cacheGen !== this.space.generation) this.invalidateCaches();
+    if (r.status === "fault") throw new JitTrap(r.fault, 0, r.executed);
+    return r.regs;
+  }
+
+  /** helperRegs / helperDynRegs: a helper call with the caller's r0-r9 at hand for callbacks; returns r0-r5. */
+  private callHelperRegs(id: number, ctx: HelperContext, pc: number, fp: number, regs: bigint[]): bigint[] {
+    this.helperRegs.push(regs);
+    try {
+      regs[0] = this.callHelper(id, ctx, pc, fp, regs[1]!, regs[2]!, regs[3]!, regs[4]!, regs[5]!);
+    } finally {
+      this.helperRegs.pop();
+    }
+    return regs.slice(0, 6).map((v) => BigInt.asIntN(64, v));
   }
 
   private trap(kind: "helper_error" | "bad_callx" | "unsupported" | "unknown_helper" | "call_depth" | "bad_jump" | "misaligned_atomic", pc: number, message: string, adj: number, addr?: bigint, size?: number): JitTrap {
@@ -379,6 +426,32 @@ export class JitMachine {
             throw this.trap("bad_callx", pc, `callx target 0x${fromHalves(lo, hi).toString(16)} is neither a function nor a known helper`, 0);
           }
           return this.callHelper(lo, ctx, pc, fp, r1, r2, r3, r4, r5);
+        }) as never;
+      }
+      case "helperRegs": {
+        const ctx = this.helperContext(compiled, exportsOf);
+        const id = d.id;
+        return ((pc: number, fp: number, ...regs: bigint[]) => this.callHelperRegs(id, ctx, pc, fp, regs)) as never;
+      }
+      case "helperDynRegs": {
+        const ctx = this.helperContext(compiled, exportsOf);
+        return ((pc: number, fp: number, lo: number, hi: number, ...regs: bigint[]) => {
+          if (hi !== 0 || !this.helpers.has(lo)) {
+            throw this.trap("bad_callx", pc, `callx target 0x${fromHalves(lo, hi).toString(16)} is neither a function nor a known helper`, 0);
+          }
+          return this.callHelperRegs(lo, ctx, pc, fp, regs);
+        }) as never;
+      }
+      case "callSlot": {
+        const p = compiled.program;
+        return ((pc: number, fp: number, slot: number, ...regs: bigint[]) => {
+          if (slot < 0 || slot >= p.length || p.bySlot[slot] === undefined) {
+            throw this.trap("bad_callx", pc, `callx target 0x${fromHalves(slot, 1).toString(16)} is neither a function nor a known helper`, 0);
+          }
+          const depth = (this.stack.end - fp) / MAX_BPF_STACK;
+          if (depth + 1 >= MAX_CALL_FRAMES) throw this.trap("call_depth", pc, `the call stack of ${depth + 2} frames is too deep`, 0);
+          this.curPc = pc;
+          return this.interpretCall(p, slot, regs, fp).map((v) => BigInt.asIntN(64, v));
         }) as never;
       }
       case "lookup":
@@ -510,29 +583,3 @@ export class JitMachine {
   }
 }
 
-/** bpf_for_each_map_elem and bpf_loop: the helpers that call a program function back. */
-const CALLBACK_HELPERS: ReadonlyMap<number, string> = new Map([[164, "bpf_for_each_map_elem"], [181, "bpf_loop"]]);
-const OP_HELPER_CALL = 0x85;
-const OP_CALLX = 0x8d;
-/** BPF_FUNC_tail_call: its target could be any program, including one named here. */
-const TAIL_CALL = 12;
-
-/**
- * Why checked mode might not match the interpreter for an unverified program, or
- * undefined when it matches everywhere: callx and helper callbacks (whose function
- * pointer may be computed at run time, see above), and tail calls (whose target may
- * be such a program; a tail call runs on the caller's engine).
- */
-export function checkedJitObstacle(p: PredecodedProgram): string | undefined {
-  for (let pc = 0; pc < p.length; pc++) {
-    const op = p.op[pc];
-    if (op === OP_CALLX) return `callx at insn ${pc}`;
-    if (op === OP_HELPER_CALL) {
-      const id = p.imm[pc]!;
-      const cb = CALLBACK_HELPERS.get(id);
-      if (cb !== undefined) return `${cb} (a callback) at insn ${pc}`;
-      if (id === TAIL_CALL) return `bpf_tail_call at insn ${pc}`;
-    }
-  }
-  return undefined;
-}

@@ -9,7 +9,7 @@
 import { TsbpfError } from "../errors/index.js";
 import type { Insn } from "../isa/index.js";
 import { Machine, predecode, type Fault, type PredecodedProgram, type Region } from "../vm/index.js";
-import { JitMachine, checkedJitObstacle, type JitMode } from "../jit/index.js";
+import { JitMachine, type JitMode } from "../jit/index.js";
 import {
   SkBuff, SkbError, XdpBuff, XdpError, isL2SkbType, parseProgramType, shortProgTypeName, testRunKind,
   type ProgramTypeName, type TestRunOptions, type TestRunResult,
@@ -27,9 +27,8 @@ export interface ProgramLoadSpec {
   /** The verifier accepted these instructions (loadCollection sets it): the JIT may run them without per-access checks. */
   verified?: boolean;
   /**
-   * Forces the JIT in this mode whatever the engine choice (for testing the JIT itself:
-   * "checked" then skips the interpreter routing EngineChoice describes; "verified"
-   * drops every per-access check, so only for programs a verifier accepted).
+   * Forces the JIT in this mode whatever the engine choice (for testing the JIT itself;
+   * "verified" drops every per-access check, so only for programs a verifier accepted).
    */
   jitMode?: JitMode;
   /** Count executed instructions on the JIT in verified mode too (TestRunResult.executed; costs a little speed). */
@@ -43,11 +42,9 @@ export type Engine = "interp" | "jit";
  * What a caller asks for:
  *  - "auto" (the default): the JIT in verified mode (no per-access checks) for programs
  *    the verifier accepted, the interpreter for unverified ones;
- *  - "jit": the JIT, in verified mode for verified programs and in checked mode (the
- *    interpreter's faults and budget) for unverified ones, except unverified programs
- *    the checked JIT could run differently (callx, bpf_loop, bpf_for_each_map_elem,
- *    bpf_tail_call: see checkedJitObstacle in src/jit/machine.ts), which run on the
- *    interpreter so the engines never disagree (Program.engineNote says so);
+ *  - "jit": the JIT, in verified mode for verified programs and in checked mode for
+ *    unverified ones (the interpreter's results, faults and budget for every program:
+ *    see src/jit/machine.ts);
  *  - "interp": the interpreter.
  *
  * Unverified programs default to the interpreter rather than the checked JIT: they are
@@ -57,25 +54,19 @@ export type Engine = "interp" | "jit";
  */
 export type EngineChoice = Engine | "auto";
 
-/** The engine (and JIT mode) an engine choice gives a program, with the reason when a JIT request runs on the interpreter. */
+/** The engine (and JIT mode) an engine choice gives a program. */
 export interface EngineDecision {
   readonly engine: Engine;
   /** For the JIT. */
   readonly jitMode: JitMode | undefined;
-  readonly note: string | undefined;
 }
 
 /** Resolves an engine choice for a program (see EngineChoice). */
-export function chooseEngine(choice: EngineChoice, verified: boolean, program: PredecodedProgram, jitMode?: JitMode): EngineDecision {
-  if (choice === "interp") return { engine: "interp", jitMode: undefined, note: undefined };
-  if (jitMode !== undefined) return { engine: "jit", jitMode, note: undefined };
-  if (choice === "auto" && !verified) return { engine: "interp", jitMode: undefined, note: undefined };
-  const mode = verified ? "verified" : "checked";
-  if (mode === "checked") {
-    const why = checkedJitObstacle(program);
-    if (why !== undefined) return { engine: "interp", jitMode: undefined, note: `unverified program with ${why}: runs on the interpreter, which the checked JIT could differ from there` };
-  }
-  return { engine: "jit", jitMode: mode, note: undefined };
+export function chooseEngine(choice: EngineChoice, verified: boolean, jitMode?: JitMode): EngineDecision {
+  if (choice === "interp") return { engine: "interp", jitMode: undefined };
+  if (jitMode !== undefined) return { engine: "jit", jitMode };
+  if (choice === "auto" && !verified) return { engine: "interp", jitMode: undefined };
+  return { engine: "jit", jitMode: verified ? "verified" : "checked" };
 }
 
 /** A program stopped by a fault in checked mode: the kernel would never have run it. */
@@ -136,8 +127,6 @@ export class Program {
   readonly engine: Engine;
   /** The JIT mode when the engine is the JIT. */
   readonly jitMode: JitMode | undefined;
-  /** Why a JIT request runs on the interpreter, if it does. */
-  readonly engineNote: string | undefined;
   /** The verifier accepted the program. */
   readonly verified: boolean;
   private readonly requestedJitMode: JitMode | undefined;
@@ -159,16 +148,15 @@ export class Program {
     this.verified = spec.verified === true;
     this.requestedJitMode = spec.jitMode;
     this.count = spec.count === true;
-    const d = chooseEngine(spec.engine ?? "auto", this.verified, this.predecoded, spec.jitMode);
+    const d = chooseEngine(spec.engine ?? "auto", this.verified, spec.jitMode);
     this.engine = d.engine;
     this.jitMode = d.jitMode;
-    this.engineNote = d.note;
     this.counts = this.count || d.jitMode !== "verified";
   }
 
   /** What an engine choice gives this program. */
   decide(choice: EngineChoice): EngineDecision {
-    return chooseEngine(choice, this.verified, this.predecoded, this.requestedJitMode);
+    return chooseEngine(choice, this.verified, this.requestedJitMode);
   }
 
   /** The JIT machine for one CPU (compiled on first use), in `mode` (default: the program's). */

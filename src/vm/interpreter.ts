@@ -67,6 +67,12 @@ export interface MachineOptions {
    * as the kernel's bpf_skb_load_helper path does. Without it such loads fault.
    */
   ldAbs?: LdAbsLoader;
+  /**
+   * Use this region (MAX_CALL_FRAMES * MAX_BPF_STACK bytes) as the stack instead of
+   * mapping one, e.g. the JIT machine's, when this machine runs functions for it
+   * (callAt); close() leaves it mapped.
+   */
+  stack?: Region;
 }
 
 export type LdAbsLoader = (ctx: number, offset: number, size: 1 | 2 | 4) => number | undefined;
@@ -133,6 +139,7 @@ export class Machine {
   private wr2Hi = 0;
   private cacheGen = -1;
   private readonly helperCtx: HelperContext;
+  private readonly ownStack: boolean;
 
   constructor(program: PredecodedProgram | readonly Insn[], space: AddressSpace, opts: MachineOptions = {}) {
     this.program = isPredecoded(program) ? program : predecode(program);
@@ -141,7 +148,8 @@ export class Machine {
     this.space = space;
     this.helpers = opts.helpers ?? new Map();
     this.budget = opts.budget ?? DEFAULT_BUDGET;
-    this.stack = space.map(STACK_SIZE, { name: opts.stackName ?? "stack", kind: "stack", align: 16 });
+    this.ownStack = opts.stack === undefined;
+    this.stack = opts.stack ?? space.map(STACK_SIZE, { name: opts.stackName ?? "stack", kind: "stack", align: 16 });
     this.lo = Int32Array.from(this.program.constLo);
     this.hi = Int32Array.from(this.program.constHi);
     const self = this;
@@ -156,9 +164,33 @@ export class Machine {
     this.reset();
   }
 
-  /** Releases the stack region. */
+  /** Releases the stack region (unless it was lent). */
   close(): void {
-    this.space.unmap(this.stack);
+    if (this.ownStack) this.space.unmap(this.stack);
+  }
+
+  /**
+   * Calls the function at `slot` as a bpf-to-bpf call from frame `depth` (0 = the
+   * program's own frame) would, with `regs` (r0-r9) as the caller's registers, in a
+   * run that has executed `executed` instructions and taken `tailCalls` tail calls,
+   * and runs it to its exit: the JIT's way to enter a function it did not compile (a
+   * function pointer computed at run time). Returns r0-r5 as the callee left them
+   * (r6-r9 are the caller's again), or the fault; `executed` and `tailCalls` are the
+   * run's totals afterwards.
+   */
+  callAt(slot: number, regs: readonly bigint[], depth: number, executed: number, tailCalls: number): { status: "exit"; regs: bigint[]; executed: number; tailCalls: number } | { status: "fault"; fault: Fault; executed: number; tailCalls: number } {
+    this.reset();
+    this.tailCalls = tailCalls;
+    for (let i = 0; i < 10; i++) this.setReg(i, regs[i] ?? 0n);
+    this.depth = depth;
+    this.executed = executed;
+    this.pushFrame(-1);
+    this.pc = slot;
+    this.baseDepth = this.depth;
+    this.drive(Infinity);
+    this.baseDepth = 0;
+    if (this.fault !== undefined) return { status: "fault", fault: this.fault, executed: this.executed, tailCalls: this.tailCalls };
+    return { status: "exit", regs: [0, 1, 2, 3, 4, 5].map((i) => this.getReg(i)), executed: this.executed, tailCalls: this.tailCalls };
   }
 
   /** Prepares a new run: r1-r5 from args (others zero), r10 = top of the stack, pc = 0. */

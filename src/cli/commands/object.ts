@@ -125,7 +125,6 @@ export function progRun(file: string, name: string | undefined, o: ProgRunOption
     m.update(kv.key, kv.value!, kv.flags);
   }
   const prog = pickProgram(col, name, file);
-  if (prog.engineNote !== undefined) io.err(`note: ${prog.engineNote}\n`);
   const repeat = o.repeat === undefined ? 1 : Number(o.repeat);
   if (!Number.isSafeInteger(repeat) || repeat < 1) throw new CliFailure(`--repeat must be a positive integer, got '${o.repeat}'`);
   const opts: { dataIn?: Uint8Array; ctxIn?: Uint8Array; repeat: number; cpu: number } = { repeat, cpu: Number(o.cpu ?? 0) };

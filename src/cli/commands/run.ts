@@ -8,14 +8,13 @@
  *
  * Engines follow the runtime's choice (EngineChoice in src/runtime/program.ts): by
  * default the JIT for verified programs, the interpreter for raw ones (never
- * verified); --engine jit runs raw programs on the checked JIT, except those the
- * checked JIT could run differently (checkedJitObstacle), which stay on the
- * interpreter with a note. --trace steps the interpreter, so it refuses --engine jit.
+ * verified); --engine jit runs raw programs on the checked JIT. --trace steps the
+ * interpreter, so it refuses --engine jit.
  */
 import { formatLlvm } from "../../asm/index.js";
 import type { Insn } from "../../isa/index.js";
 import { AddressSpace, Machine, predecode, traceRun, TraceSummarizer, type RunResult, type TraceEvent, DEFAULT_BUDGET } from "../../vm/index.js";
-import { JitMachine, checkedJitObstacle } from "../../jit/index.js";
+import { JitMachine } from "../../jit/index.js";
 import { conformanceHelpers } from "../../conformance/index.js";
 import { CliFailure, readInput, type CliIo } from "../io.js";
 import { isElf, loadProgramInput, type InputFormat } from "../program-input.js";
@@ -98,7 +97,6 @@ function runObjectProgram(file: string, bytes: Uint8Array, opts: RunCommandOptio
   const col = loadCollection(rt, spec, { programs: [p.name], count: true, ...(opts.engine !== undefined ? { engine: opts.engine } : {}) });
   try {
     const prog = col.programs.get(p.name)!;
-    if (prog.engineNote !== undefined) io.err(`note: ${prog.engineNote}\n`);
     const r = prog.testRun({ dataIn: data, repeat });
     io.out(`r0 = ${hex64(r.r0)} (${r.r0})\n`);
     io.out(`executed ${r.executed} instructions\n`);
@@ -131,14 +129,7 @@ export interface ExecuteOptions {
 export function execute(insns: readonly Insn[], memory: Uint8Array, o: ExecuteOptions, io: CliIo): number {
   const space = new AddressSpace();
   const program = predecode(insns);
-  let engine: CliEngine = o.trace ? "interp" : (o.engine ?? "interp");
-  if (engine === "jit") {
-    const why = checkedJitObstacle(program);
-    if (why !== undefined) {
-      io.err(`note: unverified program with ${why}: runs on the interpreter, which the checked JIT could differ from there\n`);
-      engine = "interp";
-    }
-  }
+  const engine: CliEngine = o.trace ? "interp" : (o.engine ?? "interp");
   const opts = { helpers: conformanceHelpers(), budget: o.budget };
   const machine = engine === "jit" ? new JitMachine(program, space, { ...opts, mode: "checked" }) : new Machine(program, space, opts);
   const region = space.mapBytes(memory.length > 0 ? memory : new Uint8Array(1), { name: "mem", kind: "mem" });
