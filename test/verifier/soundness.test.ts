@@ -129,7 +129,7 @@ test(`verified mutants never fault at run time (${RUNS} mutants)`, { timeout: Ma
       // Without maps or helpers a run is a function of the packet alone, so the JIT in
       // verified mode (no per-access checks: it trusts this verdict) must give the
       // interpreter's answer.
-      const pure = s.maps.length === 0 && !insns.some((i) => i.kind === "call");
+      const pure = (s.maps ?? []).length === 0 && !insns.some((i) => i.kind === "call");
       const jit = pure ? s.rt.loadProgram({ name: "mutant-jit", type: s.type, insns, engine: "jit", jitMode: "verified" }) : undefined;
       try {
         for (const p of packets) {
