@@ -8,14 +8,19 @@
  * - Expressions: ../shared/pcap/bench/exprs.txt (the README's throughput table).
  * - Per engine (interp: cBPF interpreter; js: compileFilter's JavaScript; ebpf: the
  *   kernel's cBPF->eBPF conversion on src/vm's interpreter; jit: that conversion
- *   compiled to WebAssembly, JitFilter.runBlock over the capture read into the JIT's
- *   memory, as `tsbpf filter` reads it): ns/packet of the filter alone over the
- *   packets held in memory, best of BENCH_ROUNDS passes, each engine
+ *   compiled to WebAssembly, walking the pcap records itself over the capture read
+ *   into the JIT's memory, as `tsbpf filter` does): ns/packet of the filter alone
+ *   over the packets held in memory, best of BENCH_ROUNDS passes, in CPU time
+ *   (process.cpuUsage, so that other processes on a shared machine count less) and
+ *   wall time, each engine
  *   and expression in a child process of its own (so V8 sees one filter, as a real run
  *   does). libpcap's bpf_filter figures recorded in ../shared/pcap/bench are printed
  *   beside them for reference.
- * - End to end: `tcpdump -r FILE -w /dev/null EXPR` and `tsbpf filter -r FILE -w
- *   /dev/null EXPR` (the built CLI, bin/tsbpf.js), wall time, best of BENCH_ROUNDS.
+ * - End to end: `tcpdump -r FILE -w OUT EXPR` and `tsbpf filter -r FILE -w OUT EXPR`
+ *   (the built CLI, bin/tsbpf.js; OUT is a file in the capture's directory, or
+ *   /dev/null with BENCH_OUT=null), wall time and CPU time (user + system, from bash's
+ *   `times`), best of BENCH_ROUNDS. TSBPF_ENGINE picks the CLI's --engine (default
+ *   auto).
  *
  * Env: TSBPF_SHARED (default <repo>/../shared), BENCH_FILTER_FILE, BENCH_ROUNDS (5),
  * BENCH_ENGINES (interp,js,ebpf,jit), BENCH_FILTERS (names, comma-separated), BENCH_JSON=1 (machine-readable output).
@@ -112,13 +117,18 @@ function child(engine: Engine, expr: string, file: string): void {
   const len = Int32Array.from(lens);
   const n = off.length;
   const prog = compileFilterExpression(expr, { linktype });
-  const verdicts = new Uint32Array(n);
   const f: CbpfFilter = jit ?? (engine === "ebpf" ? new EbpfFilter(prog) : engine === "interp" ? new CbpfProgram(prog) : compileFilter(prog, { engine: "js" }));
   const pass = jit !== undefined
     ? (): number => {
-        jit.runBlock(bytes, n, off, cap, len, verdicts);
+        // As the CLI: the program walks the records; JS counts the verdicts.
         let m = 0;
-        for (let i = 0; i < n; i++) if (verdicts[i] !== 0) m++;
+        for (let pos = 24, left = n; left > 0; ) {
+          const k = jit.filterPcapRecords(bytes, pos, bytes.length, 262144);
+          const v = jit.pcapVerdicts();
+          for (let i = 0; i < k; i++) if (v[i] !== 0) m++;
+          left -= k;
+          pos = off[n - left - 1]! + cap[n - left - 1]!;
+        }
         return m;
       }
     : (): number => {
@@ -128,24 +138,41 @@ function child(engine: Engine, expr: string, file: string): void {
       };
   let matches = pass(); // warm-up
   let best = Infinity;
+  let bestCpu = Infinity;
   for (let r = 0; r < ROUNDS; r++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     matches = pass();
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / n);
+    const c = process.cpuUsage(c0);
+    bestCpu = Math.min(bestCpu, ((c.user + c.system) * 1000) / n);
   }
-  process.stdout.write(JSON.stringify({ nsPerPkt: best, matches, packets: n }) + "\n");
+  process.stdout.write(JSON.stringify({ nsPerPkt: best, cpuNsPerPkt: bestCpu, matches, packets: n }) + "\n");
 }
 
-function timeCommand(cmd: string, args: string[]): number | undefined {
+const shellQuote = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`;
+
+/** Best wall and CPU (user + system, from bash's `times`) milliseconds of a command. */
+function timeCommand(cmd: string, args: string[]): { wall: number; cpu: number } | undefined {
   let best = Infinity;
+  let bestCpu = Infinity;
+  const script = `${[cmd, ...args].map(shellQuote).join(" ")} >/dev/null 2>&1 || exit 1; times`;
   for (let r = 0; r < ROUNDS + 1; r++) {
     const t0 = process.hrtime.bigint();
-    const res = spawnSync(cmd, args, { stdio: "ignore" });
+    const res = spawnSync("bash", ["-c", script], { encoding: "utf8" });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (res.status !== 0) return undefined;
-    if (r > 0) best = Math.min(best, ms); // the first run warms the page cache
+    // times: the shell's user/system, then its children's ("0m0.123s 0m0.045s").
+    const line = res.stdout.trim().split("\n").pop() ?? "";
+    const secs = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+    const cpu = secs.length === 2 ? (secs[0]! + secs[1]!) * 1000 : NaN;
+    if (r > 0) {
+      // the first run warms the page cache
+      best = Math.min(best, ms);
+      bestCpu = Math.min(bestCpu, cpu);
+    }
   }
-  return best;
+  return { wall: best, cpu: bestCpu };
 }
 
 function recorded(kind: "1m" | "10k"): Map<string, number> {
@@ -165,10 +192,11 @@ interface Row {
   insns: number;
   matches: number;
   engines: Partial<Record<Engine, number>>;
+  enginesCpu: Partial<Record<Engine, number>>;
   libpcap1m?: number;
   libpcap10k?: number;
-  tcpdumpMs?: number;
-  tsbpfMs?: number;
+  tcpdumpMs?: { wall: number; cpu: number };
+  tsbpfMs?: { wall: number; cpu: number };
 }
 
 function main(): void {
@@ -188,23 +216,25 @@ function main(): void {
   let packets = 0;
   const only = process.env.BENCH_FILTERS?.split(",").map((x) => x.trim());
   for (const [name, expr] of expressions().filter(([name]) => only === undefined || only.includes(name))) {
-    const row: Row = { name, expr, insns: compileFilterExpression(expr).length, matches: -1, engines: {} };
+    const row: Row = { name, expr, insns: compileFilterExpression(expr).length, matches: -1, engines: {}, enginesCpu: {} };
     for (const engine of ENGINES) {
       const r = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", engine, expr, file], { encoding: "utf8", maxBuffer: 1 << 20 });
       if (r.status !== 0) throw new Error(`child ${engine} ${name} failed: ${r.stderr}`);
-      const j = JSON.parse(r.stdout.trim().split("\n").pop()!) as { nsPerPkt: number; matches: number; packets: number };
+      const j = JSON.parse(r.stdout.trim().split("\n").pop()!) as { nsPerPkt: number; cpuNsPerPkt: number; matches: number; packets: number };
       row.engines[engine] = j.nsPerPkt;
+      row.enginesCpu[engine] = j.cpuNsPerPkt;
       row.matches = j.matches;
       packets = j.packets;
     }
     if (cold.has(expr)) row.libpcap1m = cold.get(expr)!;
     if (warm.has(expr)) row.libpcap10k = warm.get(expr)!;
+    const out = process.env.BENCH_OUT === "null" ? "/dev/null" : join(dirname(file), "bench-out.pcap");
     if (haveTcpdump) {
-      const t = timeCommand("tcpdump", ["-r", file, "-w", "/dev/null", ...(expr === "" ? [] : ["--", expr])]);
+      const t = timeCommand("tcpdump", ["-r", file, "-w", out, ...(expr === "" ? [] : ["--", expr])]);
       if (t !== undefined) row.tcpdumpMs = t;
     }
     if (haveCli) {
-      const t = timeCommand(process.execPath, [cli, "filter", "-q", "-r", file, "-w", "/dev/null", "--", ...(expr === "" ? [] : [expr])]);
+      const t = timeCommand(process.execPath, [cli, "filter", "-q", "--engine", process.env.TSBPF_ENGINE ?? "auto", "-r", file, "-w", out, "--", ...(expr === "" ? [] : [expr])]);
       if (t !== undefined) row.tsbpfMs = t;
     }
     rows.push(row);
@@ -216,24 +246,25 @@ function main(): void {
   }
   const f1 = (v: number | undefined): string => (v === undefined ? "-" : v.toFixed(1));
   console.log(`\nfilter throughput: ${packets.toLocaleString("en-US")} packets, ${file} (${(size / 1e6).toFixed(0)} MB), best of ${ROUNDS}`);
-  console.log("ns/packet, filter only (packets in memory):");
+  console.log("ns/packet, filter only (packets in memory), CPU time (wall time):");
   const head = ["name", "insns", "matches", ...ENGINES.map((e) => `${e}`), "libpcap 1M*", "libpcap 10k*"];
-  const table = rows.map((r) => [r.name, String(r.insns), String(r.matches), ...ENGINES.map((e) => f1(r.engines[e])), f1(r.libpcap1m), f1(r.libpcap10k)]);
+  const table = rows.map((r) => [r.name, String(r.insns), String(r.matches), ...ENGINES.map((e) => `${f1(r.enginesCpu[e])} (${f1(r.engines[e])})`), f1(r.libpcap1m), f1(r.libpcap10k)]);
   printTable(head, table);
   console.log("* libpcap's bpf_filter, recorded in ../shared/pcap/bench (gen/bpfbench.c), not measured in this run");
   if (haveTcpdump || haveCli) {
-    console.log("\nend to end, `-r FILE -w /dev/null EXPR`, wall ms (ns/packet):");
+    console.log(`\nend to end, \`-r FILE -w ${process.env.BENCH_OUT === "null" ? "/dev/null" : "OUT"} EXPR\`, CPU ms / wall ms (CPU ns/packet):`);
+    const cell = (t: { wall: number; cpu: number } | undefined): string => (t === undefined ? "-" : `${t.cpu.toFixed(0)} / ${t.wall.toFixed(0)} (${((t.cpu * 1e6) / packets).toFixed(0)})`);
     const e2e = rows.map((r) => [
       r.name,
-      r.tcpdumpMs === undefined ? "-" : `${r.tcpdumpMs.toFixed(0)} (${((r.tcpdumpMs * 1e6) / packets).toFixed(0)})`,
-      r.tsbpfMs === undefined ? "-" : `${r.tsbpfMs.toFixed(0)} (${((r.tsbpfMs * 1e6) / packets).toFixed(0)})`,
-      r.tcpdumpMs !== undefined && r.tsbpfMs !== undefined ? `${(r.tsbpfMs / r.tcpdumpMs).toFixed(2)}x` : "-",
+      cell(r.tcpdumpMs),
+      cell(r.tsbpfMs),
+      r.tcpdumpMs !== undefined && r.tsbpfMs !== undefined ? `${(r.tsbpfMs.cpu / r.tcpdumpMs.cpu).toFixed(2)}x / ${(r.tsbpfMs.wall / r.tcpdumpMs.wall).toFixed(2)}x` : "-",
     ]);
-    printTable(["name", "tcpdump", "tsbpf filter", "tsbpf/tcpdump"], e2e);
+    printTable(["name", "tcpdump", `tsbpf filter (${process.env.TSBPF_ENGINE ?? "auto"})`, "tsbpf/tcpdump (CPU / wall)"], e2e);
     if (!haveCli) console.log("(tsbpf: run `npm run build` first)");
     if (haveCli) {
       const startup = timeCommand(process.execPath, [cli, "--version"]);
-      if (startup !== undefined) console.log(`tsbpf startup (node + CLI modules, \`tsbpf --version\`): ${startup.toFixed(0)} ms of each tsbpf figure`);
+      if (startup !== undefined) console.log(`tsbpf startup (node + CLI modules, \`tsbpf --version\`): ${startup.cpu.toFixed(0)} ms CPU / ${startup.wall.toFixed(0)} ms wall of each tsbpf figure`);
     }
   }
 }

@@ -37,7 +37,7 @@
  */
 import { CbpfError } from "../errors/index.js";
 import type { Insn, JmpCond } from "../isa/index.js";
-import { ListRunner } from "../jit/list-runner.js";
+import { LIST_STACK_SIZE, ListRunner } from "../jit/list-runner.js";
 import { AddressSpace, type Region } from "../vm/index.js";
 import * as C from "./constants.js";
 import type { SockFilter } from "./constants.js";
@@ -60,6 +60,24 @@ const BLOCK_HEADER = 16;
 export const JIT_BLOCK = 4096;
 
 const REG_END = 1;
+/** pcap layout: r1 stays the header; r2 (the converter's scratch register) is reloaded where needed. */
+const REG_HDR = 1;
+const REG_TMP = 2;
+/**
+ * The pcap layout's header (u32 words): first record, end of the bytes, verdict cursor
+ * (advanced by the program), end of the verdict array, caplen limit; set by the
+ * program: the first record not filtered, and the record that ran into the loop limit.
+ */
+const PH_START = 0;
+const PH_END = 4;
+const PH_OUT = 8;
+const PH_OUT_END = 12;
+const PH_LIMIT = 16;
+const PH_STOP = 20;
+const PH_LOOP = 24;
+const PCAP_HEADER = 32;
+/** Verdicts per pcap walk. */
+export const JIT_PCAP_VERDICTS = 1 << 16;
 const REG_DATA = 8;
 const REG_CAPLEN = 9;
 const REG_LOOP = 5;
@@ -74,7 +92,7 @@ export interface JitFilterOptions {
 }
 
 type NoPc<T> = T extends unknown ? Omit<T, "pc"> : never;
-type Target = { readonly orig: number } | { readonly label: "top" | "reject" | "next" | "done" | "loop" };
+type Target = { readonly orig: number } | { readonly label: "top" | "reject" | "next" | "done" | "stop" | "loop" };
 interface Pending {
   insn: NoPc<Insn>;
   target?: Target;
@@ -110,14 +128,15 @@ function outOfEveryCapture(prog: readonly SockFilter[]): SockFilter[] {
  * and every `exit` of the converted code stores w0 as the descriptor's verdict and
  * goes on with the next packet.
  */
-export function jitFilterProgram(prog: readonly SockFilter[], opts: { maxBackwardJumps?: number } = {}): Insn[] {
+export function jitFilterProgram(prog: readonly SockFilter[], opts: { maxBackwardJumps?: number; layout?: "block" | "pcap" } = {}): Insn[] {
+  const pcap = opts.layout === "pcap";
   const conv = convertToEbpf(outOfEveryCapture(prog), { check: false }).insns;
   // The converter's prologue is `w0 ^= w0; w7 ^= w7; r6 = r1`: the first two stay in
   // the loop (A and X start at 0 for every packet), r6 is set by the block loop.
   if (!(conv[2]?.kind === "alu" && conv[2].op === "mov" && conv[2].dst === BPF_REG_CTX)) throw new CbpfError("unsupported", "unexpected converted prologue");
   const hasBackward = conv.some((x) => (x.kind === "ja" || x.kind === "jmp") && x.off < 0);
   const ldxW = (dst: number, src: number, off: number): Pending => ({ insn: { kind: "ldx", size: 4, signed: false, dst, src, off } });
-  const prologue: Pending[] = [
+  const prologue: Pending[] = pcap ? [ldxW(BPF_REG_CTX, REG_HDR, PH_START)] : [
     ldxW(T1, REG_END, 0),
     alu("lsh", true, T1, { imm: 4 }),
     alu("mov", true, BPF_REG_CTX, REG_END),
@@ -127,7 +146,24 @@ export function jitFilterProgram(prog: readonly SockFilter[], opts: { maxBackwar
     { insn: { kind: "st", size: 4, dst: REG_END, off: 0, imm: 0 } },
     jmp("jge", BPF_REG_CTX, REG_END, { label: "done" }),
   ];
-  const top: Pending[] = [ldxW(REG_DATA, BPF_REG_CTX, DESC_DATA), ldxW(REG_CAPLEN, BPF_REG_CTX, DESC_CAPLEN)];
+  const top: Pending[] = pcap
+    ? [
+        // A whole record header, caplen within the limit, the whole record, room for its verdict.
+        ldxW(REG_TMP, REG_HDR, PH_END),
+        alu("mov", true, REG_DATA, BPF_REG_CTX),
+        alu("add", true, REG_DATA, { imm: 16 }),
+        jmp("jgt", REG_DATA, REG_TMP, { label: "stop" }),
+        ldxW(REG_CAPLEN, BPF_REG_CTX, 8),
+        ldxW(T1, REG_HDR, PH_LIMIT),
+        jmp("jgt", REG_CAPLEN, T1, { label: "stop" }),
+        alu("mov", true, T1, REG_DATA),
+        alu("add", true, T1, REG_CAPLEN),
+        jmp("jgt", T1, REG_TMP, { label: "stop" }),
+        ldxW(T1, REG_HDR, PH_OUT),
+        ldxW(T2, REG_HDR, PH_OUT_END),
+        jmp("jge", T1, T2, { label: "stop" }),
+      ]
+    : [ldxW(REG_DATA, BPF_REG_CTX, DESC_DATA), ldxW(REG_CAPLEN, BPF_REG_CTX, DESC_CAPLEN)];
   if (hasBackward) top.push(alu("mov", true, REG_LOOP, { imm: Math.min(opts.maxBackwardJumps ?? 1_000_000, 0x7fffffff) }));
   if (hasBackward || findUninitMem(prog) !== undefined) {
     for (let k = 0; k < C.BPF_MEMWORDS; k += 2) top.push({ insn: { kind: "st", size: 8, dst: BPF_REG_FP, off: -(k * 4 + 8), imm: 0 } });
@@ -140,6 +176,7 @@ export function jitFilterProgram(prog: readonly SockFilter[], opts: { maxBackwar
   const out: Pending[][] = [];
   for (const x of conv) {
     if (x.pc === 2) out.push([]);
+    else if (pcap && x.kind === "ldx" && x.src === BPF_REG_CTX) out.push([{ insn: { ...x, off: 12 } }]); // ld #pktlen: the record's len
     else if (x.kind === "exit") out.push([ja({ label: "next" })]);
     else if (x.kind === "ld_abs") {
       const k = x.imm; // non-negative: see outOfEveryCapture
@@ -175,7 +212,20 @@ export function jitFilterProgram(prog: readonly SockFilter[], opts: { maxBackwar
       out.push([{ insn: x }]);
     }
   }
-  const tail: Array<[string, Pending[]]> = [
+  const tail: Array<[string, Pending[]]> = pcap ? [
+    ["reject", [alu("mov", false, BPF_REG_A, { imm: 0 })]],
+    ["next", [
+      ldxW(T1, REG_HDR, PH_OUT),
+      { insn: { kind: "stx", size: 4, dst: T1, src: BPF_REG_A, off: 0 } },
+      alu("add", true, T1, { imm: 4 }),
+      { insn: { kind: "stx", size: 4, dst: REG_HDR, src: T1, off: PH_OUT } },
+      alu("add", true, BPF_REG_CTX, { imm: 16 }),
+      alu("add", true, BPF_REG_CTX, REG_CAPLEN),
+      ja({ label: "top" }),
+    ]],
+    ["stop", [{ insn: { kind: "stx", size: 4, dst: REG_HDR, src: BPF_REG_CTX, off: PH_STOP } }, alu("mov", false, BPF_REG_A, { imm: 0 }), { insn: { kind: "exit" } }]],
+    ["loop", [{ insn: { kind: "stx", size: 4, dst: REG_HDR, src: BPF_REG_CTX, off: PH_LOOP } }, { insn: { kind: "exit" } }]],
+  ] : [
     ["reject", [alu("mov", false, BPF_REG_A, { imm: 0 })]],
     ["next", [
       { insn: { kind: "stx", size: 4, dst: BPF_REG_CTX, src: BPF_REG_A, off: DESC_VERDICT } },
@@ -224,7 +274,10 @@ export class JitFilter implements CbpfFilter {
   readonly engine = "jit" as const;
   readonly insns: Insn[];
   readonly space: AddressSpace;
-  private readonly runner: ListRunner;
+  /** The block program, compiled on first use (the CLI's pcap walk does not need it). */
+  private runner: ListRunner | undefined;
+  /** The stack both programs run on (mapped up front: mapping later could detach ioBuffer views). */
+  private readonly stack: Region;
   private readonly maxBack: number;
   /** The block: header, JIT_BLOCK descriptors, the loop-limit word. */
   private readonly block: Region;
@@ -232,6 +285,9 @@ export class JitFilter implements CbpfFilter {
   private readonly list: Region;
   private staging: Region | undefined;
   private io: Region | undefined;
+  /** The pcap walker (compiled on first use), its header and verdict array. */
+  private pcap: { runner: ListRunner; header: Region; list: Region; verdicts: Region } | undefined;
+  private readonly prog: readonly SockFilter[];
   private u32: Uint32Array;
 
   constructor(prog: readonly SockFilter[], opts: JitFilterOptions = {}) {
@@ -240,9 +296,10 @@ export class JitFilter implements CbpfFilter {
     const bad = prog.findIndex((f) => !isKernelOpcode(f.code));
     if (bad >= 0) throw new CbpfError("unknown_opcode", `unknown opcode 0x${prog[bad]!.code.toString(16)}`, { pc: bad });
     this.maxBack = opts.maxBackwardJumps ?? 1_000_000;
+    this.prog = prog.map((f) => ({ ...f }));
     this.insns = jitFilterProgram(prog, { maxBackwardJumps: this.maxBack });
     this.space = opts.space ?? new AddressSpace({ initialBytes: 1 << 20, maxBytes: 1 << 30 });
-    this.runner = new ListRunner(this.insns, this.space);
+    this.stack = this.space.map(LIST_STACK_SIZE, { name: "filter stack", kind: "stack", align: 16 });
     this.block = this.space.map(BLOCK_HEADER + JIT_BLOCK * JIT_DESC_SIZE + 16, { name: "packet block", kind: "ctx", align: 16 });
     this.list = this.space.map(16, { name: "block list", kind: "mem", align: 8 });
     this.u32 = new Uint32Array(this.space.memory.buffer);
@@ -261,6 +318,8 @@ export class JitFilter implements CbpfFilter {
    * or a copy into the staging area may grow the memory, which detaches older views.
    */
   ioBuffer(size: number): Uint8Array {
+    // The pcap walker's regions first: mapping them later could grow (and detach) the buffer.
+    this.pcap ??= this.pcapWalker();
     if (this.io !== undefined) this.space.unmap(this.io);
     this.io = this.space.map(Math.max(16, size), { name: "capture buffer", kind: "packet", align: 16 });
     this.u32 = new Uint32Array(this.space.memory.buffer);
@@ -280,6 +339,7 @@ export class JitFilter implements CbpfFilter {
   private runFilled(w: Uint32Array, m: number): void {
     const b = this.block.start >> 2;
     w[b] = m;
+    this.runner ??= new ListRunner(this.insns, this.space, this.stack);
     this.runner.runList(1, this.list.start, this.list.start + 8);
     if (w[b + 4 + 4 * m] !== 0) throw new CbpfError("loop_limit", `more than ${this.maxBack} backward jumps in one run`);
   }
@@ -342,9 +402,56 @@ export class JitFilter implements CbpfFilter {
     }
   }
 
+  /**
+   * Filters the classic pcap records (little-endian headers, as in a file written on
+   * a little-endian machine) that lie wholly in bytes[start, end), where bytes is an
+   * ioBuffer(), in one wasm call: the program walks the records itself. It stops at
+   * the end, at an incomplete record, at a caplen above `maxCaplen` (left for the
+   * caller to report) or after JIT_PCAP_VERDICTS records. Returns how many records it
+   * filtered; their verdicts are pcapVerdicts()[0 .. count).
+   */
+  filterPcapRecords(bytes: Uint8Array, start: number, end: number, maxCaplen: number): number {
+    const p = this.pcap;
+    if (p === undefined || !inSpace(bytes, this.space)) throw new RangeError("filterPcapRecords reads an ioBuffer() in place");
+    if (start < 0 || end > bytes.length || start > end) throw new RangeError(`records [${start}, ${end}) outside the ${bytes.length}-byte buffer`);
+    const w = this.words();
+    const h = p.header.start >> 2;
+    w[h + PH_START / 4] = bytes.byteOffset + start;
+    w[h + PH_END / 4] = bytes.byteOffset + end;
+    w[h + PH_OUT / 4] = p.verdicts.start;
+    w[h + PH_OUT_END / 4] = p.verdicts.end;
+    w[h + PH_LIMIT / 4] = Math.min(maxCaplen, 0xffffffff) >>> 0;
+    w[h + PH_LOOP / 4] = 0;
+    p.runner.runList(1, p.list.start, p.list.start + 8);
+    if (w[h + PH_LOOP / 4] !== 0) throw new CbpfError("loop_limit", `more than ${this.maxBack} backward jumps in one run`);
+    return (w[h + PH_OUT / 4]! - p.verdicts.start) >> 2;
+  }
+
+  /** The verdicts of the last filterPcapRecords() (a view into the address space). */
+  pcapVerdicts(): Uint32Array {
+    const p = this.pcap;
+    if (p === undefined) return new Uint32Array(0);
+    return new Uint32Array(this.space.memory.buffer, p.verdicts.start, JIT_PCAP_VERDICTS);
+  }
+
+  private pcapWalker(): { runner: ListRunner; header: Region; list: Region; verdicts: Region } {
+    const runner = new ListRunner(jitFilterProgram(this.prog, { maxBackwardJumps: this.maxBack, layout: "pcap" }), this.space, this.stack);
+    const header = this.space.map(PCAP_HEADER, { name: "pcap walk", kind: "ctx", align: 16 });
+    const list = this.space.map(16, { name: "pcap walk list", kind: "mem", align: 8 });
+    const verdicts = this.space.map(4 * JIT_PCAP_VERDICTS, { name: "pcap verdicts", kind: "mem", align: 16 });
+    this.words()[list.start >> 2] = header.start;
+    return { runner, header, list, verdicts };
+  }
+
   /** Releases the address space's regions (the space itself is garbage-collected). */
   close(): void {
-    this.runner.close();
-    for (const r of [this.block, this.list, this.staging, this.io]) if (r !== undefined) this.space.unmap(r);
+    this.runner?.close();
+    this.runner = undefined;
+    for (const r of [this.stack, this.block, this.list, this.staging, this.io]) if (r !== undefined) this.space.unmap(r);
+    if (this.pcap !== undefined) {
+      this.pcap.runner.close();
+      for (const r of [this.pcap.header, this.pcap.list, this.pcap.verdicts]) this.space.unmap(r);
+      this.pcap = undefined;
+    }
   }
 }

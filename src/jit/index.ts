@@ -8,4 +8,4 @@ export { compileProgram, compileToBytes, type CompileOptions, type CompiledProgr
 export { JitMachine, compileCached, type JitMachineOptions } from "./machine.js";
 export { JitTrap } from "./faults.js";
 export { runOnMemoryJit, type RunOnMemoryJitOptions } from "./run.js";
-export { ListRunner } from "./list-runner.js";
+export { LIST_STACK_SIZE, ListRunner } from "./list-runner.js";

@@ -16,6 +16,9 @@ import { predecode, type AddressSpace, type Region } from "../vm/index.js";
 import type { CompiledProgram } from "./compile.js";
 import { compileCached } from "./machine.js";
 
+/** The stack a ListRunner needs: MAX_CALL_FRAMES frames, as a JitMachine's. */
+export const LIST_STACK_SIZE = MAX_CALL_FRAMES * MAX_BPF_STACK;
+
 interface ListExports {
   runList(n: number, list: number, out: number): void;
 }
@@ -24,16 +27,21 @@ export class ListRunner {
   readonly compiled: CompiledProgram;
   readonly stack: Region;
   private readonly exports: ListExports;
+  private readonly ownStack: boolean;
 
+  /** The stack region: `stack` when given (at least MAX_CALL_FRAMES * MAX_BPF_STACK bytes, 16-aligned), else mapped here. */
   constructor(
     insns: readonly Insn[],
     readonly space: AddressSpace,
+    stack?: Region,
   ) {
     this.compiled = compileCached(predecode(insns), { mode: "verified", helpers: new Map(), space, sharedMemory: false });
     if (this.compiled.imports.length > 0 || this.compiled.usesTable || this.compiled.counting) {
       throw new Error("ListRunner: the program calls helpers, loads packets with BPF_LD_[ABS|IND] or tail-calls; run it on a JitMachine");
     }
-    this.stack = space.map(MAX_CALL_FRAMES * MAX_BPF_STACK, { name: "list stack", kind: "stack", align: 16 });
+    if (stack !== undefined && (stack.end - stack.start < LIST_STACK_SIZE || stack.start % 16 !== 0)) throw new RangeError(`ListRunner: the stack must be ${LIST_STACK_SIZE} bytes, 16-aligned`);
+    this.stack = stack ?? space.map(LIST_STACK_SIZE, { name: "list stack", kind: "stack", align: 16 });
+    this.ownStack = stack === undefined;
     const mut = (): WebAssembly.Global => new WebAssembly.Global({ value: "i32", mutable: true }, 0);
     const env = { memory: space.memory, stackLo: this.stack.start, stackEnd: this.stack.end, tail: mut(), tailCount: mut(), cpu: mut() };
     const inst = new WebAssembly.Instance(this.compiled.module, { jit: {}, env: env as unknown as WebAssembly.ModuleImports });
@@ -45,7 +53,8 @@ export class ListRunner {
     this.exports.runList(n, list, out);
   }
 
+  /** Unmaps the stack it mapped itself. */
   close(): void {
-    this.space.unmap(this.stack);
+    if (this.ownStack) this.space.unmap(this.stack);
   }
 }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { CbpfError } from "../../src/errors/index.js";
 import * as C from "../../src/cbpf/constants.js";
-import { BPF_JUMP, BPF_STMT, CbpfProgram, JitFilter, compileToJs, convertToEbpf, findClassicError, generateJs, type SockFilter } from "../../src/cbpf/index.js";
+import { BPF_JUMP, BPF_STMT, CbpfProgram, JIT_PCAP_VERDICTS, JitFilter, compileToJs, convertToEbpf, findClassicError, generateJs, type SockFilter } from "../../src/cbpf/index.js";
 import { evalConverted } from "./ebpf-eval.js";
 
 const { BPF_LD, BPF_LDX, BPF_ST, BPF_STX, BPF_ALU, BPF_JMP, BPF_RET, BPF_MISC, BPF_W, BPF_H, BPF_B, BPF_ABS, BPF_IND, BPF_MEM, BPF_LEN, BPF_MSH, BPF_IMM, BPF_K, BPF_X, BPF_A } = C;
@@ -333,4 +333,35 @@ test("JIT engine: libpcap's semantics where the kernel's conversion differs", ()
   assert.throws(() => new JitFilter(loop, { maxBackwardJumps: 1000 }).run(pkt, 64, 64, 0), (e: unknown) => e instanceof CbpfError && e.reason === "loop_limit");
   const count = [BPF_STMT(BPF_LD | BPF_IMM, 5), BPF_JUMP(BPF_JMP | C.BPF_JEQ | BPF_K, 0, 2, 0), BPF_STMT(BPF_ALU | C.BPF_SUB | BPF_K, 1), BPF_STMT(BPF_JMP | C.BPF_JA, -3), BPF_STMT(BPF_RET | BPF_K, 9)];
   assert.equal(jit(count), 9);
+});
+
+test("JIT engine: the pcap walk stops at the end, an incomplete record, a caplen over the limit, a full verdict array, and reports loops", () => {
+  // Records: 16-byte header (caplen at 8, len at 12) and caplen bytes; the program returns len + P[0].
+  const prog = [BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0), BPF_STMT(BPF_MISC | C.BPF_TAX, 0), BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0), BPF_STMT(BPF_ALU | C.BPF_ADD | BPF_X, 0), RETA];
+  const f = new JitFilter(prog);
+  const n = JIT_PCAP_VERDICTS + 10;
+  const bytes = f.ioBuffer(n * 17 + 40);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  let at = 0;
+  for (let i = 0; i < n; i++, at += 17) {
+    v.setUint32(at + 8, 1, true);
+    v.setUint32(at + 12, 100 + (i % 7), true);
+    bytes[at + 16] = i & 0xff;
+  }
+  const all = at;
+  assert.equal(f.filterPcapRecords(bytes, 0, all, 262144), JIT_PCAP_VERDICTS); // the verdict array is full
+  const out = f.pcapVerdicts();
+  for (const i of [0, 1, 255, 256, JIT_PCAP_VERDICTS - 1]) assert.equal(out[i], 100 + (i % 7) + (i & 0xff), `record ${i}`);
+  assert.equal(f.filterPcapRecords(bytes, JIT_PCAP_VERDICTS * 17, all, 262144), 10);
+  assert.equal(f.filterPcapRecords(bytes, JIT_PCAP_VERDICTS * 17, all - 1, 262144), 9); // the last record is cut
+  assert.equal(f.filterPcapRecords(bytes, all - 17, all - 17 + 15, 262144), 0); // not even a header
+  v.setUint32(17 * 3 + 8, 2, true); // record 3 claims 2 bytes (and so swallows a byte of record 4)
+  assert.equal(f.filterPcapRecords(bytes, 0, all, 1), 3); // over the limit of 1
+  assert.throws(() => f.filterPcapRecords(new Uint8Array(64), 0, 64, 10), RangeError);
+  f.close();
+  const loop = [BPF_STMT(BPF_LD | BPF_IMM, 1), BPF_JUMP(BPF_JMP | C.BPF_JEQ | BPF_K, 0, 1, 0), BPF_STMT(BPF_JMP | C.BPF_JA, -3), RETA];
+  const g = new JitFilter(loop, { maxBackwardJumps: 100 });
+  const b = g.ioBuffer(64);
+  new DataView(b.buffer, b.byteOffset).setUint32(8, 4, true);
+  assert.throws(() => g.filterPcapRecords(b, 0, 20, 100), (e: unknown) => e instanceof CbpfError && e.reason === "loop_limit");
 });

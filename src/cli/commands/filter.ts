@@ -286,12 +286,11 @@ function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: n
       buf = inSpace;
       view = dv();
     }
-    // The complete records of the buffer: record offset, caplen, wire length, verdict.
-    let recPos = new Int32Array(buf.length >> 4);
-    let recData = new Int32Array(buf.length >> 4);
-    let recCap = new Int32Array(buf.length >> 4);
-    let recLen = new Int32Array(buf.length >> 4);
-    let recVerdict = new Uint32Array(buf.length >> 4);
+    // The JIT filters runs of records in one call (filterPcapRecords); its verdicts,
+    // and how many are left of them.
+    let verdicts: Uint32Array = new Uint32Array(0);
+    let vi = 0;
+    let vn = 0;
     let obuf = new Uint8Array(4 << 20);
     let opos = 0;
     if (o.output !== undefined) {
@@ -334,31 +333,26 @@ function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: n
       throw new PcapError(`truncated ${what}: need ${need} bytes, only ${have - pos} left`, base + pos, total);
     };
     outer: for (;;) {
-      // Records entirely in the buffer: found, then filtered (the JIT: in one block),
-      // then counted and written in order.
-      let nrec = 0;
-      for (let at = pos; have - at >= 16; ) {
-        const caplen = view.getUint32(at + 8, true);
+      // Records entirely in the buffer.
+      while (have - pos >= 16) {
+        const caplen = view.getUint32(pos + 8, true);
         if (caplen > limit) {
-          if (nrec > 0) break; // the records before it are handled first
-          throw new PcapError(`invalid packet capture length ${caplen}, bigger than snaplen of ${fileSnaplen} and maximum of ${MAXIMUM_SNAPLEN}`, base + at, total);
+          throw new PcapError(`invalid packet capture length ${caplen}, bigger than snaplen of ${fileSnaplen} and maximum of ${MAXIMUM_SNAPLEN}`, base + pos, total);
         }
-        if (at + 16 + caplen > have) break;
-        recPos[nrec] = at;
-        recData[nrec] = at + 16;
-        recCap[nrec] = caplen;
-        recLen[nrec] = view.getUint32(at + 12, true);
-        nrec++;
-        at += 16 + caplen;
-      }
-      if (jit !== undefined) jit.runBlock(buf, nrec, recData, recCap, recLen, recVerdict);
-      else for (let i = 0; i < nrec; i++) recVerdict[i] = filter.run(buf, recLen[i]!, recCap[i]!, recData[i]!);
-      for (let i = 0; i < nrec; i++) {
+        const end = pos + 16 + caplen;
+        if (end > have) break;
         total++;
-        const caplen = recCap[i]!;
-        const end = recData[i]! + caplen;
-        pos = recPos[i]!;
-        if (recVerdict[i] !== 0) {
+        let verdict: number;
+        if (jit !== undefined) {
+          if (vi === vn) {
+            // This record is whole and valid, so the walk filters at least it.
+            vn = jit.filterPcapRecords(buf, pos, have, limit);
+            verdicts = jit.pcapVerdicts();
+            vi = 0;
+          }
+          verdict = verdicts[vi++]!;
+        } else verdict = filter.run(buf, view.getUint32(pos + 12, true), caplen, pos + 16);
+        if (verdict !== 0) {
           matched++;
           if (out !== undefined) {
             if (caplen <= snaplen) {
@@ -379,7 +373,7 @@ function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: n
         }
         pos = end;
       }
-      if (have - pos >= 16 && view.getUint32(pos + 8, true) > limit) continue;
+      vi = vn = 0; // the buffer moves: verdicts are for records at their old offsets
       emitRun();
       if (eof) {
         if (have === pos) break;
@@ -393,11 +387,6 @@ function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: n
         buf = jit !== undefined ? jit.ioBuffer(need + (1 << 20)) : new Uint8Array(need + (1 << 20));
         buf.set(rest);
         view = dv();
-        recPos = new Int32Array(buf.length >> 4);
-        recData = new Int32Array(buf.length >> 4);
-        recCap = new Int32Array(buf.length >> 4);
-        recLen = new Int32Array(buf.length >> 4);
-        recVerdict = new Uint32Array(buf.length >> 4);
       } else buf.copyWithin(0, pos, have);
       base += pos;
       have -= pos;
