@@ -15,9 +15,15 @@
  * (kernel side: the bytes are `space.u8`) or from a caller's Uint8Array (user side).
  *
  * Every map owns a small read-only header region; its start is the map's `address`,
- * the CONST_PTR_TO_MAP value programs hold. Header layout (tsbpf's, not struct bpf_map):
+ * the CONST_PTR_TO_MAP value programs hold. Header layout: tsbpf's own fields first,
  *   0 map_type  4 key_size  8 value_size  12 max_entries  16 map_flags  20 id
  *   24 value base address (array maps) 28 value stride   32..47 name (NUL-padded)
+ * (where the kernel's struct bpf_map has sha[32] and excl), then, for the privileged
+ * programs the verifier lets read the map as struct bpf_map / struct bpf_array
+ * (src/verifier/mapptr.ts, Linux 6.18 offsets), the fields such programs read:
+ *   64 map_type  68 key_size  72 value_size  76 max_entries  80 map_extra (u64)
+ *   88 map_flags  92 id  104 numa_node (-1)  136..151 name  296 elem_size  300 index_mask
+ * up to sizeof(struct bpf_array), so that every offset the verifier accepts is mapped.
  */
 import type { AddressSpace, Region, RegionKind } from "../vm/index.js";
 import { copyBytes } from "./jhash.js";
@@ -102,7 +108,12 @@ export class MapBatchError extends MapError {
   }
 }
 
-const HEADER_SIZE = 64;
+/** sizeof(struct bpf_array) rounded up to 8 (see the header layout above). */
+const HEADER_SIZE = 312;
+const ARRAY_FAMILY: ReadonlySet<string> = new Set([
+  "BPF_MAP_TYPE_ARRAY", "BPF_MAP_TYPE_PERCPU_ARRAY", "BPF_MAP_TYPE_PROG_ARRAY", "BPF_MAP_TYPE_PERF_EVENT_ARRAY",
+  "BPF_MAP_TYPE_CGROUP_ARRAY", "BPF_MAP_TYPE_ARRAY_OF_MAPS",
+]);
 const BPF_OBJ_NAME_LEN = 16;
 
 export abstract class BpfMap {
@@ -158,6 +169,23 @@ export abstract class BpfMap {
     v.setUint32(a + 24, valueBase, true);
     v.setUint32(a + 28, valueStride, true);
     for (let i = 0; i < this.name.length; i++) this.space.u8[a + 32 + i] = this.name.charCodeAt(i) & 0x7f;
+    // The struct bpf_map / bpf_array fields at the kernel's offsets.
+    v.setUint32(a + 64, this.typeId, true);
+    v.setUint32(a + 68, this.keySize, true);
+    v.setUint32(a + 72, this.valueSize, true);
+    v.setUint32(a + 76, this.maxEntries, true);
+    v.setBigUint64(a + 80, BigInt(this.spec.mapExtra ?? 0), true);
+    v.setUint32(a + 88, this.flags, true);
+    v.setUint32(a + 92, this.id, true);
+    v.setInt32(a + 104, -1, true);
+    for (let i = 0; i < this.name.length; i++) this.space.u8[a + 136 + i] = this.name.charCodeAt(i) & 0x7f;
+    if (ARRAY_FAMILY.has(this.type)) {
+      // elem_size = round_up(value_size, 8); index_mask = roundup_pow_of_two(max_entries) - 1.
+      v.setUint32(a + 296, (this.valueSize + 7) & ~7, true);
+      let pow = 1;
+      while (pow < this.maxEntries && pow < 0x80000000) pow *= 2;
+      v.setUint32(a + 300, (pow - 1) >>> 0, true);
+    }
   }
 
   protected get space(): AddressSpace {

@@ -12,6 +12,7 @@ import { knownImm } from "./bounds.js";
 import { curFrame, NOT_INIT, scalarReg, type Frame, type Reg, type VState } from "./state.js";
 import type { InsnHistory } from "./precision.js";
 
+export const EPERM = 1;
 export const EACCES = 13;
 export const EINVAL = 22;
 export const E2BIG = 7;

@@ -3,7 +3,8 @@
  * stack reads and writes with spill tracking (check_stack_{read,write}_{fixed,var}_off,
  * save_register_state), map values (check_map_access, check_map_access_type,
  * check_mem_region_access), packets (check_packet_access), ctx (check_ctx_access,
- * __check_ptr_off_reg), PTR_TO_MEM, plus pointer alignment for atomics and the
+ * __check_ptr_off_reg), PTR_TO_MEM, sockets (check_sock_access), map pointers
+ * (check_ptr_to_map_access, mapptr.ts), plus pointer alignment for atomics and the
  * stack, and the memory checks of helper arguments (check_helper_mem_access,
  * check_stack_range_initialized).
  */
@@ -11,6 +12,7 @@ import type { AtomicInsn, LdxInsn, StInsn, StxInsn } from "../isa/index.js";
 import { UNKNOWN, coerceToSize, isConst, isZero, known, knownImm, signExtend, sminNum, smaxNum, umaxNum, valueSNum, type Bounds } from "./bounds.js";
 import { bpfSockCommonValid, bpfSockValid, ctxAccess, directPacketAccess } from "./ctx.js";
 import { EACCES, EFAULT, EINVAL, type Env } from "./env.js";
+import { ptrToMapAccess } from "./mapptr.js";
 import { Tnum, fls64, tnumAdd, tnumConstPair, tnumIsAligned, tnumStr } from "./tnum.js";
 import {
   EMPTY_SLOT, STACK_INVALID, STACK_MISC, STACK_SPILL, STACK_ZERO, constScalar, hasSpill, setSlotByte, slotByte, spillToMisc, isPktPointer, isPointer, ptrTo, regTypeStr, scalarReg, unknownScalar, withRegId,
@@ -413,6 +415,9 @@ export function memAccess(env: Env, regno: number, off: number, size: number, t:
       }
       return undefined;
     }
+    case "CONST_PTR_TO_MAP":
+      ptrToMapAccess(env, regno, r, o, size, t === "write");
+      return unknownScalar();
     case "PTR_TO_SOCKET":
     case "PTR_TO_SOCK_COMMON": {
       if (r.maybeNull) break;
