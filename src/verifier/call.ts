@@ -12,6 +12,7 @@ import { mapTypeId } from "../maps/index.js";
 import { UNKNOWN, fromBig, isConst, isZero, known, sync, toBig, umaxNum, S64_MIN } from "./bounds.js";
 import { E2BIG, EACCES, EFAULT, EINVAL, VerifyFail, type Env } from "./env.js";
 import { familiesOf, helperProto, mapFuncCompatible, type ArgType, type HelperProto } from "./helpers-table.js";
+import { checkGlobalCallArgs } from "./globals.js";
 import { helperMemAccess } from "./mem.js";
 import { tnumStr } from "./tnum.js";
 import {
@@ -341,6 +342,18 @@ export function checkLocalCall(env: Env, insn: CallInsn): number {
   if (depth >= MAX_CALL_FRAMES) env.fail(`the call stack of ${depth + 1} frames is too deep`, E2BIG);
   const target = insn.pc + 1 + insn.imm;
   const caller = curFrame(env.cur);
+  const global = env.globalFuncs.get(target);
+  if (global !== undefined) {
+    // A global function is verified once on its own (after the main program) for
+    // any arguments its prototype allows: here only the arguments are checked.
+    checkGlobalCallArgs(env, global);
+    env.verbose(`Func#${global.subprog} ('${global.name}') is global and assumed valid.\n`);
+    if (!env.calledGlobals.includes(target)) env.calledGlobals.push(target);
+    env.clobberCallerSaved();
+    env.markRegScratched(0);
+    env.setReg(0, unknownScalar());
+    return insn.pc + 1;
+  }
   const callee = newFrame(depth, insn.pc, target);
   for (let i = 1; i <= 5; i++) callee.regs[i] = caller.regs[i]!;
   for (let i = 0; i <= 5; i++) caller.regs[i] = NOT_INIT;

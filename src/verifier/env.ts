@@ -7,6 +7,7 @@
 import type { Insn } from "../isa/index.js";
 import type { MapSpec } from "../maps/index.js";
 import type { ProgramTypeName } from "../progtypes/index.js";
+import type { GlobalFunc } from "./globals.js";
 import { VerifierLog, type Scratch } from "./log.js";
 import { knownImm } from "./bounds.js";
 import { curFrame, NOT_INIT, scalarReg, type Frame, type Reg, type VState } from "./state.js";
@@ -120,6 +121,12 @@ export class Env {
   /** Log level above 0. */
   private readonly logOn: boolean;
   subprogs: Subprog[] = [];
+  /** Global functions (BTF_FUNC_GLOBAL in func_info) by first instruction. */
+  globalFuncs = new Map<number, GlobalFunc>();
+  /** Global functions called so far (first instructions, in call order): verified after the main program. */
+  calledGlobals: number[] = [];
+  /** The global function being verified on its own, if any (its exit checks R0 is a scalar). */
+  checkingGlobal: GlobalFunc | undefined = undefined;
   cur!: VState;
   insnIdx = 0;
   prevInsnIdx = -1;

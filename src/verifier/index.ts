@@ -23,8 +23,9 @@
  *    across subprogram and callback calls (every scalar of the path becomes precise
  *    there, as the kernel's own fallback does): sound, prunes less, so processed
  *    instruction counts can be higher;
- *  - global functions verified on their own from BTF (they are verified inline, like
- *    static ones), BTF-typed pointers, kfuncs, dynptrs, iterators, kptrs, timers,
+ *  - BTF-typed pointers (global functions are verified on their own from their BTF
+ *    prototype, globals.ts, but arguments are scalars, ctx or sized memory only),
+ *    kfuncs, dynptrs, iterators, kptrs, timers,
  *    arena, may_goto, exceptions, sleepable programs;
  *  - speculative-execution (Spectre) path simulation for unprivileged programs;
  *  - program types beyond xdp, tc, socket filter, cgroup skb, kprobe, tracepoint,
@@ -38,7 +39,10 @@ import type { MapSpec } from "../maps/index.js";
 import { parseProgramType } from "../progtypes/index.js";
 import { doCheck, type WalkStats } from "./driver.js";
 import { Env, VerifyFail, EINVAL, type MapEntry } from "./env.js";
-import { BPF_COMPLEXITY_LIMIT_INSNS, checkStructure } from "./structure.js";
+import { BPF_COMPLEXITY_LIMIT_INSNS, checkMaxStackDepth, checkStructure } from "./structure.js";
+import { globalEntryFrame, prepareGlobal } from "./globals.js";
+import type { BtfFunc } from "../btf/index.js";
+import type { ProgramTypeName } from "../progtypes/index.js";
 
 export interface VerifierInput {
   readonly insns: readonly Insn[];
@@ -121,6 +125,17 @@ function errorMessage(log: string[]): string {
 const isGpl = (license: string): boolean =>
   ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"].includes(license);
 
+/** The global functions of func_info (BTF_FUNC_GLOBAL linkage), by their first instruction. */
+function collectGlobals(env: Env, funcInfo: VerifierInput["funcInfo"], progType: ProgramTypeName): void {
+  for (const rec of funcInfo ?? []) {
+    const func = rec.func as Partial<BtfFunc> | undefined;
+    if (func?.kind !== "func" || func.linkage !== "global" || rec.pc === 0) continue;
+    const subprog = env.subprogs.findIndex((s) => s.start === rec.pc);
+    if (subprog <= 0) continue;
+    env.globalFuncs.set(rec.pc, prepareGlobal(func as BtfFunc, subprog, progType));
+  }
+}
+
 /** Verifies one program as BPF_PROG_LOAD would. */
 export function verifyProgram(input: VerifierInput): VerifierResult {
   const res = verifyOnce(input, input.logLevel ?? 1);
@@ -155,7 +170,19 @@ function verifyOnce(input: VerifierInput, logLevel: 0 | 1 | 2): VerifierResult {
     if (logLevel === 2) {
       for (let i = 0; i < env.subprogs.length; i++) env.verbose(`func#${i} @${env.subprogs[i]!.start}\n`);
     }
+    collectGlobals(env, input.funcInfo, progType ?? "BPF_PROG_TYPE_UNSPEC");
     doCheck(env, cfg, stats);
+    // do_check_subprogs(): every global function a verified path called, once.
+    for (let k = 0; k < env.calledGlobals.length; k++) {
+      const start = env.calledGlobals[k]!;
+      const g = env.globalFuncs.get(start)!;
+      env.verbose(`Validating ${g.name}() func#${g.subprog}...\n`);
+      env.checkingGlobal = g;
+      doCheck(env, cfg, stats, { start, frame: globalEntryFrame(env, g, start) });
+      env.checkingGlobal = undefined;
+      if (logLevel === 2) env.verbose(`Func#${g.subprog} ('${g.name}') is safe for any args that match its prototype\n`);
+    }
+    checkMaxStackDepth(env, cfg);
   } catch (e) {
     if (!(e instanceof VerifyFail)) throw e;
     const pc = env.insnIdx;

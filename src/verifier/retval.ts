@@ -48,6 +48,11 @@ export function returnRange(type: ProgramTypeName, attach: string | undefined): 
 /** check_return_code() for the main program's exit. */
 export function checkReturnCode(env: Env): void {
   const r0 = env.readReg(0);
+  // A global function verified on its own returns to a caller that expects a scalar.
+  if (env.checkingGlobal !== undefined) {
+    if (r0.type !== "SCALAR_VALUE") env.fail(`At subprogram exit the register R0 is not a scalar value (${regTypeStr(r0)})`, EINVAL);
+    return;
+  }
   const range = returnRange(env.progType, env.attach);
   if (range === undefined) {
     if (r0.type !== "SCALAR_VALUE" && !env.privileged) env.fail("R0 leaks addr as return value", EACCES);
