@@ -13,7 +13,7 @@
 import type { BtfFunc, BtfType } from "../btf/index.js";
 import { resolveType, sizeOf } from "../btf/index.js";
 import type { ProgramTypeName } from "../progtypes/index.js";
-import { EACCES, EINVAL, type Env } from "./env.js";
+import { EACCES, EINVAL, VerifyFail, type Env } from "./env.js";
 import { helperMemAccess } from "./mem.js";
 import { isZero } from "./bounds.js";
 import { newFrame, ptrReg, ptrTo, regWith, unknownScalar, type Frame } from "./state.js";
@@ -101,10 +101,22 @@ export function checkGlobalCallArgs(env: Env, g: GlobalFunc): void {
   };
   if (g.args === undefined) return bad(g.error ?? `arg type of ${g.name}() is not supported`);
   if (!g.scalarReturn) env.fail(`Global function ${g.name}() doesn't return scalar. Only those are supported.`, EINVAL);
-  for (let i = 0; i < g.args.length; i++) {
+  try {
+    checkArgs(env, g.args, bad);
+  } catch (e) {
+    // The argument's own message, then the call's (btf_check_subprog_call's caller).
+    if (!(e instanceof VerifyFail) || e.reason.startsWith("Caller passes")) throw e;
+    env.fail(`Caller passes invalid args into func#${g.subprog} ('${g.name}')`, EINVAL);
+  }
+}
+
+function checkArgs(env: Env, args: readonly GlobalArg[], bad: (msg: string) => never): void {
+  for (let i = 0; i < args.length; i++) {
     const regno = i + 1;
-    const a = g.args[i]!;
-    const r = env.readReg(regno);
+    const a = args[i]!;
+    // Not check_reg_arg(): an uninitialised register is just not what the prototype asks.
+    env.markRegScratched(regno);
+    const r = env.regs[regno]!;
     if (a.kind === "scalar") {
       if (r.type !== "SCALAR_VALUE") bad(`R${regno} is not a scalar`);
       continue;
