@@ -88,6 +88,7 @@ export class TestRunError extends TsbpfError {
 }
 
 const EINVAL = 22;
+const BPF_FUNC_TAIL_CALL = 12;
 /** ENOTSUPP (kernel-internal 524): the program type has no test_run. */
 const ENOTSUPP = 524;
 /** MAX_BPF_FUNC_ARGS * sizeof(u64): the largest raw_tracepoint ctx_in. */
@@ -130,6 +131,8 @@ export class Program {
   /** The verifier accepted the program. */
   readonly verified: boolean;
   private readonly requestedJitMode: JitMode | undefined;
+  /** The program can tail-call (bpf_tail_call, or callx, which can reach any helper). */
+  private readonly tailCalls: boolean;
   /** Runs count executed instructions (always, except on the verified JIT without `count: true`). */
   readonly counts: boolean;
   private readonly count: boolean;
@@ -152,6 +155,12 @@ export class Program {
     this.engine = d.engine;
     this.jitMode = d.jitMode;
     this.counts = this.count || d.jitMode !== "verified";
+    let tail = false;
+    for (let pc = 0; pc < this.predecoded.length && !tail; pc++) {
+      const op = this.predecoded.op[pc];
+      tail = (op === 0x85 && this.predecoded.imm[pc] === BPF_FUNC_TAIL_CALL) || op === 0x8d;
+    }
+    this.tailCalls = tail;
   }
 
   /** What an engine choice gives this program. */
@@ -285,7 +294,15 @@ export class Program {
   }
 
   private engineFor(choice: EngineChoice | undefined): { engine: Engine; jitMode: JitMode | undefined } {
-    return choice === undefined ? { engine: this.engine, jitMode: this.jitMode } : this.decide(choice);
+    const d = choice === undefined ? { engine: this.engine, jitMode: this.jitMode } : this.decide(choice);
+    // A tail call runs its target on the caller's machine and mode. The kernel loads only
+    // verified programs; tsbpf also loads unverified ones (verify: false), which a
+    // verified program's tail call must not run without checks: while one is loaded, a
+    // verified program that can tail-call runs on the checked JIT (the same results).
+    if (d.engine === "jit" && d.jitMode === "verified" && this.requestedJitMode === undefined && this.tailCalls && this.runtime.hasUnverifiedPrograms) {
+      return { engine: "jit", jitMode: "checked" };
+    }
+    return d;
   }
 
   /** The bpf_test_run loop: `repeat` runs on the same ctx and packet, on one CPU. */

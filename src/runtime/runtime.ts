@@ -67,6 +67,7 @@ export class Runtime {
   private readonly programsById = new Map<number, Program>();
   private readonly packets = new Map<number, SkBuff | XdpBuff>();
   private nextProgId = 1;
+  private unverified = 0;
   private readonly helperCache = new Map<string, HelperTable>();
   readonly redirect: RedirectState = {};
 
@@ -100,7 +101,13 @@ export class Runtime {
     const id = this.nextProgId++;
     const p = new Program(this, id, spec);
     this.programsById.set(id, p);
+    if (!p.verified) this.unverified++;
     return p;
+  }
+
+  /** Whether a program the verifier did not accept is loaded (a tail call could reach it). */
+  get hasUnverifiedPrograms(): boolean {
+    return this.unverified > 0;
   }
 
   programById(id: number): Program | undefined {
@@ -113,7 +120,7 @@ export class Runtime {
 
   /** @internal */
   forgetProgram(p: Program): void {
-    this.programsById.delete(p.id);
+    if (this.programsById.delete(p.id) && !p.verified) this.unverified--;
   }
 
   /** @internal packets by ctx address, for the skb/xdp helpers */

@@ -138,3 +138,30 @@ test("faults of unverified programs are the same on both engines", () => {
     assert.deepEqual(outcome("jit"), want, name);
   }
 });
+
+test("a verified program's tail call into an unverified program does not run it unchecked", () => {
+  const outcome = (engine: "auto" | "interp") => {
+    const rt = new Runtime();
+    const col = loadCollection(rt, fixture("tail_call_chain"), engine === "interp" ? { engine } : {});
+    // An unverified stage that writes through NULL + 16 replaces stage2 in the chain.
+    const bad = rt.loadProgram({ name: "bad", type: "xdp", insns: assemble("r1 = 0\n*(u64 *)(r1 + 16) = r1\nr0 = 2\nexit") });
+    assert.equal(bad.verified, false);
+    const chain = col.maps.get("chain")!;
+    chain.update(new Uint8Array([1, 0, 0, 0]), new Uint8Array([bad.id, 0, 0, 0]));
+    const entry = col.programs.get("entry")!;
+    assert.equal(entry.engine, engine === "auto" ? "jit" : "interp");
+    try {
+      const r = entry.testRun({ dataIn: new Uint8Array(64) });
+      return { r0: r.r0 };
+    } catch (e) {
+      if (e instanceof ProgramFault) return { fault: e.fault.message };
+      throw e;
+    } finally {
+      bad.close();
+      col.close();
+    }
+  };
+  const want = outcome("interp");
+  assert.match((want as { fault?: string }).fault ?? "", /invalid write of 8 bytes at 0x10/);
+  assert.deepEqual(outcome("auto"), want);
+});
