@@ -32,7 +32,7 @@ function runAll(name: string, engine: EngineChoice) {
       }
     }
     const memory = rt.space.u8.slice();
-    for (const map of col.maps.values()) memory.fill(0, map.address + 20, map.address + 24);
+    for (const map of col.maps.values()) for (const at of [20, 92]) memory.fill(0, map.address + at, map.address + at + 4);
     return { runs, maps: dumpMaps(col), memory };
   } finally {
     col.close();

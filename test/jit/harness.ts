@@ -141,9 +141,12 @@ export function runManifest(m: Manifest, object: string, engine: EngineChoice): 
     const perfOut: string[] = [];
     for (const r of perf) r.reader.poll((rec) => void (rec.type === "sample" && perfOut.push(`${r.cpu}/${r.index}/${hex(rec.data)}`)));
     // Map ids are unique in the process (like the kernel's idr), so two runtimes differ
-    // there: blank the id in each map header (tsbpf's header layout, maps/base.ts).
+    // there: blank the id in each map header (tsbpf's field and struct bpf_map's, maps/base.ts).
     const memory = rt.space.u8.slice();
-    for (const map of col.maps.values()) memory.fill(0, map.address + 20, map.address + 24);
+    for (const map of col.maps.values()) {
+      memory.fill(0, map.address + 20, map.address + 24);
+      memory.fill(0, map.address + 92, map.address + 96);
+    }
     return { runs, trace: [...rt.traceLines], perf: perfOut, maps: dumpMaps(col), memory };
   } finally {
     col.close();
