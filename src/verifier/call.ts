@@ -349,6 +349,7 @@ export function checkLocalCall(env: Env, insn: CallInsn): number {
     checkGlobalCallArgs(env, global);
     env.verbose(`Func#${global.subprog} ('${global.name}') is global and assumed valid.\n`);
     if (!env.calledGlobals.includes(target)) env.calledGlobals.push(target);
+    if (global.changesPktData) clearPktPointers(env.cur);
     env.clobberCallerSaved();
     env.markRegScratched(0);
     env.setReg(0, unknownScalar());

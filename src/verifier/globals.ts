@@ -13,7 +13,9 @@
 import type { BtfFunc, BtfType } from "../btf/index.js";
 import { resolveType, sizeOf } from "../btf/index.js";
 import type { ProgramTypeName } from "../progtypes/index.js";
-import { EACCES, EINVAL, VerifyFail, type Env } from "./env.js";
+import { EACCES, EINVAL, K_CALL, VerifyFail, type Env } from "./env.js";
+import { helperProto } from "./helpers-table.js";
+import type { CallInsn } from "../isa/index.js";
 import { helperMemAccess } from "./mem.js";
 import { isZero } from "./bounds.js";
 import { newFrame, ptrReg, ptrTo, regWith, unknownScalar, type Frame } from "./state.js";
@@ -31,6 +33,11 @@ export interface GlobalFunc {
   readonly args: readonly GlobalArg[] | undefined;
   readonly error?: string;
   readonly scalarReturn: boolean;
+  /**
+   * It, or a function it calls, calls a helper that changes packet data
+   * (subprog_info.changes_pkt_data): the caller's packet pointers do not survive the call.
+   */
+  changesPktData: boolean;
 }
 
 /** The ctx struct names of a program type (btf_is_prog_ctx_type's UAPI names). */
@@ -65,7 +72,7 @@ export function prepareGlobal(func: BtfFunc, subprog: number, progType: ProgramT
   const scalarReturn = ret.kind === "int" || ret.kind === "enum" || ret.kind === "enum64";
   const args: GlobalArg[] = [];
   const params = func.proto.params;
-  if (params.length > 5) return { name, subprog, args: undefined, scalarReturn, error: `Function ${name} has ${params.length} > 5 args` };
+  if (params.length > 5) return { name, subprog, args: undefined, scalarReturn, changesPktData: false, error: `Function ${name} has ${params.length} > 5 args` };
   for (let i = 0; i < params.length; i++) {
     const t = resolveType(params[i]!.type);
     if (t.kind === "int" || t.kind === "enum" || t.kind === "enum64") {
@@ -86,11 +93,11 @@ export function prepareGlobal(func: BtfFunc, subprog: number, progType: ProgramT
       }
     }
     return {
-      name, subprog, args: undefined, scalarReturn,
+      name, subprog, args: undefined, scalarReturn, changesPktData: false,
       error: `arg#${i} pointer type ${typeName(params[i]!.type)} must point to scalar, or struct with scalar`,
     };
   }
-  return { name, subprog, args, scalarReturn };
+  return { name, subprog, args, scalarReturn, changesPktData: false };
 }
 
 /** btf_check_subprog_call(): the caller's R1-R5 against the prototype. */
@@ -145,4 +152,26 @@ export function globalEntryFrame(env: Env, g: GlobalFunc, start: number): Frame 
       : ptrReg("PTR_TO_MEM", { maybeNull: true, memSize: a.size, id: env.newId() });
   }
   return f;
+}
+
+/**
+ * mark_subprog_changes_pkt_data() and its propagation through the call graph: whether
+ * subprogram `idx` or one it calls (bpf-to-bpf or as a callback) calls a helper that
+ * changes packet data.
+ */
+export function subprogChangesPktData(env: Env, callees: ReadonlyArray<ReadonlySet<number>>, idx: number): boolean {
+  const seen = new Set<number>();
+  const visit = (i: number): boolean => {
+    if (seen.has(i)) return false;
+    seen.add(i);
+    const sp = env.subprogs[i]!;
+    for (let pc = sp.start; pc < sp.end; pc++) {
+      if (env.code[pc] !== K_CALL) continue;
+      const c = env.bySlot[pc] as CallInsn;
+      if (c.target === "helper" && helperProto(c.imm)?.changesPktData === true) return true;
+    }
+    for (const c of callees[i] ?? []) if (visit(c)) return true;
+    return false;
+  };
+  return visit(idx);
 }

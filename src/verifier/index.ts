@@ -40,7 +40,7 @@ import { parseProgramType } from "../progtypes/index.js";
 import { doCheck, type WalkStats } from "./driver.js";
 import { Env, VerifyFail, EINVAL, type MapEntry } from "./env.js";
 import { BPF_COMPLEXITY_LIMIT_INSNS, checkMaxStackDepth, checkStructure } from "./structure.js";
-import { globalEntryFrame, prepareGlobal } from "./globals.js";
+import { globalEntryFrame, prepareGlobal, subprogChangesPktData } from "./globals.js";
 import type { BtfFunc } from "../btf/index.js";
 import type { ProgramTypeName } from "../progtypes/index.js";
 
@@ -171,6 +171,7 @@ function verifyOnce(input: VerifierInput, logLevel: 0 | 1 | 2): VerifierResult {
       for (let i = 0; i < env.subprogs.length; i++) env.verbose(`func#${i} @${env.subprogs[i]!.start}\n`);
     }
     collectGlobals(env, input.funcInfo, progType ?? "BPF_PROG_TYPE_UNSPEC");
+    for (const g of env.globalFuncs.values()) g.changesPktData = subprogChangesPktData(env, cfg.callees, g.subprog);
     doCheck(env, cfg, stats);
     // do_check_subprogs(): every global function a verified path called, once.
     for (let k = 0; k < env.calledGlobals.length; k++) {

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assemble } from "../../src/asm/index.js";
-import { typeId, type BtfFunc, type BtfFuncProto, type BtfInt, type BtfPtr } from "../../src/btf/index.js";
+import { typeId, type BtfFunc, type BtfFuncProto, type BtfInt, type BtfPtr, type BtfStruct } from "../../src/btf/index.js";
 import { verifyProgram } from "../../src/verifier/index.js";
 
 const INT: BtfInt = { kind: "int", id: typeId(1), name: "int", size: 4, bitsOffset: 0, bits: 32, encoding: "signed" };
@@ -66,4 +66,22 @@ test("global function: what it may write through a pointer argument is unknown t
   assert.match(r.error!.message, /variable-offset|unbounded/);
   // Inline (static), the verifier sees the callee does not write: accepted.
   assert.ok(verify({ body: CHECKED, after, linkage: "static" }).accepted);
+});
+
+test("global function: a callee that may move packet data invalidates the caller's packet pointers", () => {
+  const XDP_MD: BtfStruct = { kind: "struct", id: typeId(3), name: "xdp_md", size: 24, kindFlag: false, members: [] };
+  const CTX_PTR: BtfPtr = { kind: "ptr", id: typeId(4), name: "", target: XDP_MD };
+  const H = func(14, "h", proto(15, [{ name: "ctx", type: CTX_PTR }]));
+  // main: a checked packet pointer in r6, h(ctx), then a read through r6.
+  const src = (body: string): string => [
+    "r6 = *(u32 *)(r1 + 0)", "r2 = *(u32 *)(r1 + 4)", "r3 = r6", "r3 += 8", "if r3 > r2 goto +2",
+    "call local h", "r0 = *(u8 *)(r6 + 0)", "r0 = 0", "exit", "h:", body,
+  ].join("\n");
+  const run = (body: string) => {
+    const insns = assemble(src(body));
+    return verifyProgram({ insns, progType: "xdp", funcInfo: [{ pc: 0, func: MAIN }, { pc: 9, func: H }] });
+  };
+  assert.ok(run("r0 = 0\nexit").accepted);
+  const r = run("r2 = 4\ncall 44\nr0 = 0\nexit");
+  assert.equal(r.error?.message, "R6 invalid mem access 'scalar'");
 });
