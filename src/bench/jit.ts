@@ -15,7 +15,7 @@
  * times with performance.now() instead.
  *
  * Flags: --json (machine-readable), --checked (also the JIT in checked mode),
- * --no-kernel. Env: TSBPF_SHARED, BENCH_REPS (5), BENCH_TARGET_MS (1000), BENCH_CPU
+ * --no-kernel, --no-interp (JIT and kernel only: quicker A/B runs). Env: TSBPF_SHARED, BENCH_REPS (5), BENCH_TARGET_MS (1000), BENCH_CPU
  * (1, "none" to leave the process unpinned), BENCH_PROGRAMS (comma list), BENCH_CLOCK.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -38,6 +38,7 @@ const argv = process.argv.slice(2);
 const JSON_OUT = argv.includes("--json") || process.env.BENCH_JSON === "1";
 const WITH_CHECKED = argv.includes("--checked");
 const NO_KERNEL = argv.includes("--no-kernel");
+const NO_INTERP = argv.includes("--no-interp");
 const CLOCK = process.env.BENCH_CLOCK === "wall" ? "wall" : "cpu";
 
 /** Milliseconds on the bench's clock (see the file comment). */
@@ -70,13 +71,13 @@ interface Row {
   program: string;
   packet: Packet;
   retval: number;
-  interp: Stat;
+  interp?: Stat;
   jit: Stat;
   jitChecked?: Stat;
   kernel?: Stat & { retval: number };
   anchorKernel?: Stat;
   jitOverKernel?: number;
-  interpOverJit: number;
+  interpOverJit?: number;
   goal?: { ns: number; ratio: number; metAbs: boolean; metRatio?: boolean };
 }
 interface CompileRow {
@@ -281,10 +282,14 @@ function main(): void {
     const kernel = noKernel === undefined ? kernelTimes(name) : undefined;
     for (const k of PACKETS) {
       const data = packet(k);
-      const interp = timeEngine(loadFresh(name, "interp", "checked").prog, data, "interp");
+      const interp = NO_INTERP ? undefined : timeEngine(loadFresh(name, "interp", "checked").prog, data, "interp");
       const jit = timeEngine(loadFresh(name, "jit", "verified").prog, data, "jit");
-      const row: Row = { program: name, packet: k, retval: jit.retval, interp: interp.stat, jit: jit.stat, interpOverJit: interp.stat.median / jit.stat.median };
-      if (interp.retval !== jit.retval) throw new Error(`${name} ${k}: interpreter returned ${interp.retval}, JIT ${jit.retval}`);
+      const row: Row = { program: name, packet: k, retval: jit.retval, jit: jit.stat };
+      if (interp !== undefined) {
+        row.interp = interp.stat;
+        row.interpOverJit = interp.stat.median / jit.stat.median;
+        if (interp.retval !== jit.retval) throw new Error(`${name} ${k}: interpreter returned ${interp.retval}, JIT ${jit.retval}`);
+      }
       if (WITH_CHECKED) row.jitChecked = timeEngine(loadFresh(name, "jit", "checked").prog, data, "jit").stat;
       const kr = kernel?.get(k);
       if (kr !== undefined) {

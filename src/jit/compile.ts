@@ -352,10 +352,13 @@ class ModuleCompiler implements ModuleContext {
       c.gget(G_BUDGET);
       c.gset(G_REM);
     }
-    c.i32(0);
-    c.gset(G_TAIL);
-    c.i32(0);
-    c.gset(G_TAILCNT);
+    if (this.usesTable) {
+      // (without the table no helper can request a tail call, and the count stays 0)
+      c.i32(0);
+      c.gset(G_TAIL);
+      c.i32(0);
+      c.gset(G_TAILCNT);
+    }
     if (this.entryAbi === "full") c.i64(0); // r0
     if (list) {
       c.get(1);
