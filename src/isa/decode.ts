@@ -47,7 +47,15 @@ export function decodeAt(raw: readonly RawInsn[], pc: number): Insn {
   const r = raw[pc];
   if (r === undefined) throw new DecodeError(pc, "no instruction at this index");
   const info = OPCODES[r.code];
-  if (info === undefined) throw new DecodeError(pc, `unknown opcode ${hex2(r.code)}`);
+  if (info === undefined) {
+    // Linux 6.15+ knows 8- and 16-bit BPF_ATOMIC for load-acquire / store-release
+    // (which tsbpf does not implement); a read-modify-write of those sizes is
+    // check_atomic_rmw()'s "invalid atomic operand size".
+    const size = r.code & 0x18;
+    const atomicNarrow = (r.code & 0xe7) === (C.BPF_STX | C.BPF_ATOMIC) && (size === C.BPF_B || size === C.BPF_H);
+    if (atomicNarrow && ATOMIC_IMMS.some((x) => x[0] === r.imm)) throw new DecodeError(pc, "invalid atomic operand size");
+    throw new DecodeError(pc, `unknown opcode ${hex2(r.code)}`);
+  }
   const reserved = (what: string): never => {
     throw new DecodeError(pc, `${what} uses reserved fields`);
   };
@@ -135,6 +143,11 @@ export function decodeProgram(bytesOrRaw: Uint8Array | readonly RawInsn[], order
   const raw = bytesOrRaw instanceof Uint8Array ? decodeRaw(bytesOrRaw, order) : bytesOrRaw;
   const out: Insn[] = [];
   for (let pc = 0; pc < raw.length; ) {
+    // The first half of an ld_imm64 in the last slot: the kernel's check_subprogs()
+    // runs before the ld_imm64 checks and sees a program not ending in exit or jump.
+    if (pc === raw.length - 1 && raw[pc]!.code === (C.BPF_LD | C.BPF_IMM | C.BPF_DW)) {
+      throw new DecodeError(pc, "last insn is not an exit or jmp");
+    }
     const insn = decodeAt(raw, pc);
     out.push(insn);
     pc += insn.kind === "ld_imm64" ? 2 : 1;

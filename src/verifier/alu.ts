@@ -7,9 +7,10 @@
 import type { AluInsn, EndianInsn } from "../isa/index.js";
 import {
   UNKNOWN, isConst, known, ptrAddSub, ptrBounds, scalarAlu, scalarNeg, signExtend, signExtend32, sminNum,
-  sminUnbounded, sync, umaxNum, zext32, coerceToSize, type ScalarAluOp,
+  sminUnbounded, sync, umaxNum, zext32, byteSwap, type ScalarAluOp,
 } from "./bounds.js";
 import { EACCES, EINVAL, type Env } from "./env.js";
+import { tnumStr } from "./tnum.js";
 import { isPktPointer, regTypeStr, scalarReg, withIdRange, withOff, unknownScalar, withBounds, withRegId, type Reg } from "./state.js";
 
 const ALU_STR: Record<string, string> = {
@@ -87,22 +88,15 @@ function checkEndian(env: Env, insn: EndianInsn): void {
     env.setReg(insn.dst, unknownScalar());
     return;
   }
-  const bytes = insn.width / 8;
-  if (insn.order === "le") {
-    env.setReg(insn.dst, scalarReg(coerceToSize(d.b, bytes)));
+  // scalar_byte_swap(): bswap always reverses the bytes, to_be on tsbpf's
+  // little-endian machine too; to_le only truncates. Anything that changes the
+  // value breaks its ties to other registers (the scalar id).
+  const swap = insn.order !== "le";
+  if (!swap && insn.width === 64) {
+    env.setReg(insn.dst, d);
     return;
   }
-  if (isConst(d.b)) {
-    let v = d.b.var.value & ((1n << BigInt(insn.width)) - 1n);
-    let out = 0n;
-    for (let i = 0; i < bytes; i++) {
-      out = (out << 8n) | (v & 0xffn);
-      v >>= 8n;
-    }
-    env.setReg(insn.dst, scalarReg(known(out)));
-    return;
-  }
-  env.setReg(insn.dst, scalarReg(coerceToSize(UNKNOWN, bytes)));
+  env.setReg(insn.dst, scalarReg(byteSwap(d.b, insn.width, swap)));
 }
 
 function checkMov(env: Env, insn: AluInsn): void {
@@ -239,12 +233,13 @@ function adjustPtr(env: Env, insn: AluInsn, dstno: number, ptr: Reg, off: Reg, r
 /** sanitize_check_bounds(): unprivileged pointer arithmetic must stay in bounds. */
 function sanitizeCheckBounds(env: Env, dstno: number, r: Reg): void {
   if (r.type === "PTR_TO_STACK") {
+    // check_stack_access_for_ptr_arithmetic() gets off = reg->off + var_off.value (as an int).
+    const off = Number(BigInt.asIntN(32, BigInt(r.off) + r.b.var.value));
     if (!isConst(r.b)) {
-      env.fail(`R${dstno} variable stack access prohibited for !root, var_off=${r.b.var.value} off=${r.off}`, EACCES);
+      env.fail(`R${dstno} variable stack access prohibited for !root, var_off=${tnumStr(r.b.var)} off=${off}`, EACCES);
     }
-    const v = Number(r.b.var.value);
-    if (r.off + v >= 0 || r.off + v < -512) {
-      env.fail(`R${dstno} stack pointer arithmetic goes out of range, prohibited for !root; off=${r.off}`, EACCES);
+    if (off >= 0 || off < -512) {
+      env.fail(`R${dstno} stack pointer arithmetic goes out of range, prohibited for !root; off=${off}`, EACCES);
     }
   } else if (r.type === "PTR_TO_MAP_VALUE" && r.map !== undefined) {
     const lo = BigInt(r.off) + r.b.smin;

@@ -21,7 +21,7 @@
  */
 import {
   Tnum, add64, bigHi, bigLo, fls64, lowBits32, mul64, out, pairToBig, pairToSBig, sar64, shl64, shr64,
-  sle, slt, sub64, tnumAdd, tnumCast, tnumMul, tnumSub, ule, ult,
+  sle, slt, sub64, tnumAdd, tnumBswap, tnumCast, tnumMul, tnumSub, ule, ult,
 } from "./tnum.js";
 
 export const U64_MAX = (1n << 64n) - 1n;
@@ -439,6 +439,25 @@ export function coerceToSize(b: Bounds, size: number): Bounds {
   if (size >= 8) return b;
   const r = load(W1, b);
   coerceW(r, size);
+  return store(r);
+}
+
+/**
+ * scalar_byte_swap() then reg_bounds_sync(), for BPF_END: with `swap` (bswap, or
+ * to_be on a little-endian host) var_off's bytes are reversed and every range
+ * forgotten, to be re-derived from the tnum; 16- and 32-bit forms then keep only
+ * the low bytes (coerce_reg_to_size); le64 on a little-endian host changes nothing.
+ */
+export function byteSwap(b: Bounds, width: 16 | 32 | 64, swap: boolean): Bounds {
+  const r = load(W1, b);
+  if (swap) {
+    const t = tnumBswap(new Tnum(r.vh, r.vl, r.mh, r.ml), width);
+    r.vh = t.vh; r.vl = t.vl; r.mh = t.mh; r.ml = t.ml;
+    mark64Unbounded(r);
+    mark32Unbounded(r);
+  }
+  if (width < 64) coerceW(r, width / 8);
+  else syncW(r);
   return store(r);
 }
 

@@ -13,9 +13,11 @@ import { UNKNOWN, fromBig, isConst, isZero, known, sync, toBig, umaxNum, S64_MIN
 import { E2BIG, EACCES, EFAULT, EINVAL, VerifyFail, type Env } from "./env.js";
 import { familiesOf, helperProto, mapFuncCompatible, type ArgType, type HelperProto } from "./helpers-table.js";
 import { checkGlobalCallArgs } from "./globals.js";
-import { helperMemAccess } from "./mem.js";
+import { helperMemAccess, memAccess, type RawStackWrite } from "./mem.js";
+import { markSlotPrecise } from "./precision.js";
 import { tnumStr } from "./tnum.js";
 import {
+  STACK_SPILL, STACK_ZERO, slotByte,
   NOT_INIT, copyState, curFrame, regWith, forEachReg, isPktPointer, isPointer, newFrame, ptrReg, ptrTo, regTypeStr, scalarReg,
   unknownScalar, type MapRef, type Reg, type VState,
 } from "./state.js";
@@ -33,19 +35,29 @@ interface Meta {
   subprog: number;
   rawRegno: number;
   msizeMax: bigint;
+  /** meta->const_map_key: the constant key of an array lookup, or -1. */
+  constMapKey: bigint;
+  /** meta->regno / meta->access_size of a raw-mode (MEM_UNINIT) stack argument. */
+  rawWrite?: RawStackWrite;
 }
 
 const isNullReg = (r: Reg): boolean => r.type === "SCALAR_VALUE" && isZero(r.b);
+
+/**
+ * mem_types of the kernel's compatible_reg_types: what ARG_PTR_TO_MAP_KEY,
+ * ARG_PTR_TO_MAP_VALUE and ARG_PTR_TO_MEM accept (PTR_TO_BUF and trusted BTF
+ * pointers exist in the kernel only; the message lists them all the same).
+ */
+const MEM_TYPES = ["fp", "pkt", "pkt_meta", "map_key", "map_value", "mem", "ringbuf_mem", "buf", "trusted_ptr_"];
 
 /** Types accepted for an argument, as compatible_reg_types lists them. */
 function expectedTypes(t: ArgType): string[] | undefined {
   switch (t) {
     case "CONST_MAP_PTR": return ["map_ptr"];
     case "MAP_KEY": case "MAP_VALUE": case "UNINIT_MAP_VALUE":
-      return ["fp", "pkt", "pkt_meta", "map_key", "map_value"];
-    case "CTX": return ["ctx"];
     case "MEM": case "MEM_OR_NULL": case "UNINIT_MEM": case "UNINIT_MEM_OR_NULL":
-      return ["fp", "pkt", "pkt_meta", "map_key", "map_value", "mem", "ringbuf_mem", "buf"];
+      return MEM_TYPES;
+    case "CTX": return ["ctx"];
     case "FUNC": return ["func"];
     case "STACK_OR_NULL": return ["fp"];
     case "CONST_STR": return ["map_value"];
@@ -60,8 +72,10 @@ function expectedTypes(t: ArgType): string[] | undefined {
 function typeOk(t: ArgType, r: Reg): boolean {
   switch (t) {
     case "CONST_MAP_PTR": return r.type === "CONST_PTR_TO_MAP";
+    // check_reg_type(): the register's type must be one of mem_types exactly (no
+    // PTR_MAYBE_NULL, and MEM_RDONLY only where the argument is read-only).
     case "MAP_KEY": case "MAP_VALUE": case "UNINIT_MAP_VALUE":
-      return !r.maybeNull && (r.type === "PTR_TO_STACK" || isPktPointer(r) || r.type === "PTR_TO_MAP_KEY" || r.type === "PTR_TO_MAP_VALUE");
+      return !r.maybeNull && (r.type === "PTR_TO_STACK" || isPktPointer(r) || r.type === "PTR_TO_MAP_KEY" || r.type === "PTR_TO_MAP_VALUE" || (r.type === "PTR_TO_MEM" && !r.rdonly));
     case "CTX": return r.type === "PTR_TO_CTX";
     case "MEM": case "MEM_OR_NULL":
       return !r.maybeNull && (r.type === "PTR_TO_STACK" || isPktPointer(r) || r.type === "PTR_TO_MAP_KEY" || r.type === "PTR_TO_MAP_VALUE" || r.type === "PTR_TO_MEM");
@@ -123,13 +137,17 @@ function checkArg(env: Env, proto: HelperProto, arg: number, meta: Meta): void {
       break;
     case "MAP_KEY":
       if (meta.map === undefined) env.fail("invalid map_ptr to access map->key", EACCES);
-      helperMemAccess(env, regno, r, meta.map.spec.keySize, false, false);
+      helperMemAccess(env, regno, r, meta.map.spec.keySize, "read", false, false);
+      if (canElideValueNullness(meta.map)) meta.constMapKey = constantMapKey(env, r, meta.map.spec.keySize);
       break;
     case "MAP_VALUE":
-    case "UNINIT_MAP_VALUE":
+    case "UNINIT_MAP_VALUE": {
       if (meta.map === undefined) env.fail("invalid map_ptr to access map->value", EACCES);
-      helperMemAccess(env, regno, r, meta.map.spec.valueSize, t === "UNINIT_MAP_VALUE", false);
+      // bpf_map_pop_elem / peek_elem fill the value (MEM_UNINIT | MEM_WRITE).
+      const uninit = t === "UNINIT_MAP_VALUE";
+      meta.rawWrite = helperMemAccess(env, regno, r, meta.map.spec.valueSize, uninit ? "write" : "read", false, uninit) ?? meta.rawWrite;
       break;
+    }
     case "FUNC":
       meta.subprog = r.subprog;
       break;
@@ -144,12 +162,15 @@ function checkArg(env: Env, proto: HelperProto, arg: number, meta: Meta): void {
       meta.msizeMax = r.b.umax;
       env.markPrecise(regno); // check_mem_size_reg()
       if (isMemArg(prev)) {
-        if (isNullReg(mem) && mayBeNull(prev)) {
-          env.markPrecise(regno - 1);
-          if (r.b.umax !== 0n && !zeroOk) env.fail(`R${regno - 1} type=scalar expected=fp`, EACCES);
-          break;
-        }
-        helperMemAccess(env, regno - 1, mem, Number(r.b.umax), isWriteMem(prev), zeroOk);
+        // check_mem_size_reg(): the helper may touch umax bytes. Raw mode (the
+        // helper fills uninitialised memory) only with a constant size: with a
+        // variable one the helper may fill less, so the memory must be initialised.
+        // A NULL buffer passes only with a size of zero (check_helper_mem_access).
+        // The NULL must stay NULL for states pruned against this one.
+        if (isNullReg(mem) && mayBeNull(prev)) env.markPrecise(regno - 1);
+        const write = isWriteMem(prev);
+        const raw = write && isConst(r.b);
+        meta.rawWrite = helperMemAccess(env, regno - 1, mem, Number(r.b.umax), write ? "write" : "read", zeroOk, raw) ?? meta.rawWrite;
       }
       break;
     }
@@ -166,6 +187,42 @@ function checkArg(env: Env, proto: HelperProto, arg: number, meta: Meta): void {
     default:
       break;
   }
+}
+
+/** can_elide_value_nullness(): arrays, whose in-range elements always exist. */
+function canElideValueNullness(map: MapRef): boolean {
+  const t = map.spec.type;
+  // Not for an inner map's template (index -1): tsbpf does not trust that the map
+  // found at run time has the template's max_entries (BPF_F_INNER_MAP lets it differ).
+  return (t === "BPF_MAP_TYPE_ARRAY" || t === "BPF_MAP_TYPE_PERCPU_ARRAY") && map.index >= 0;
+}
+
+/**
+ * get_constant_map_key(): the key behind a stack pointer when it is known —
+ * key_size STACK_ZERO bytes, or a spilled constant scalar of exactly key_size
+ * bytes — else -1. Privileged (bpf_capable) programs only. A spilled key is marked
+ * precise, so that pruning cannot merge a state with a different key; STACK_ZERO
+ * bytes are compared exactly anyway.
+ */
+function constantMapKey(env: Env, key: Reg, keySize: number): bigint {
+  if (!env.privileged || key.type !== "PTR_TO_STACK" || !isConst(key.b)) return -1n;
+  const stackOff = key.off + Number(BigInt.asIntN(32, key.b.var.value));
+  const slot = -stackOff - 1;
+  const spi = Math.floor(slot / 8);
+  const off = slot % 8;
+  const sl = env.cur.frames[key.frameno]!.stack[spi];
+  if (sl === undefined) return -1n;
+  let zeroSize = 0;
+  for (let i = off; i >= 0 && slotByte(sl.types, i) === STACK_ZERO; i--) zeroSize++;
+  if (zeroSize >= keySize) return 0n;
+  const spilled = sl.spilled;
+  if (slotByte(sl.types, 7) !== STACK_SPILL || spilled === undefined || spilled.type !== "SCALAR_VALUE") return -1n;
+  let spillSize = 0;
+  for (let i = off; i >= 0 && slotByte(sl.types, i) === STACK_SPILL; i--) spillSize++;
+  if (spillSize !== keySize || !isConst(spilled.b)) return -1n;
+  // The verdict now relies on this value: states with another key must not be pruned against this one.
+  markSlotPrecise(env, key.frameno, spi);
+  return BigInt.asIntN(64, spilled.b.var.value);
 }
 
 /** check_reg_const_str(): a NUL-terminated string in a read-only map value. */
@@ -238,8 +295,13 @@ export function checkHelperCall(env: Env, insn: CallInsn): CallOutcome {
   }
   if (proto.gplOnly && !env.gpl) env.fail("cannot call GPL-restricted function from non-GPL compatible program", EINVAL);
   if (env.cur.lock !== undefined && id !== 94) env.fail("function calls are not allowed while holding a lock", EINVAL);
-  const meta: Meta = { releaseRegno: 0, refObjId: 0, memSize: 0, subprog: -1, rawRegno: -1, msizeMax: 0n };
+  const meta: Meta = { releaseRegno: 0, refObjId: 0, memSize: 0, subprog: -1, rawRegno: -1, msizeMax: 0n, constMapKey: -1n };
   for (let i = 0; i < proto.args.length; i++) checkArg(env, proto, i, meta);
+  // The stack a raw-mode argument names is written by the helper: byte by byte
+  // unknown stores, as check_helper_call() simulates them.
+  if (meta.rawWrite !== undefined) {
+    for (let i = 0; i < meta.rawWrite.size; i++) memAccess(env, meta.rawWrite.regno, i, 1, "write", -1, undefined, undefined, false);
+  }
   if (proto.args.some((a) => a === "SPIN_LOCK")) spinLock(env, 1, id === 93);
   // record_func_key(): prints without a newline, so "processed ..." follows on the same line.
   if (id === 12 && meta.map?.spec.type !== "BPF_MAP_TYPE_PROG_ARRAY") {
@@ -274,10 +336,18 @@ export function checkHelperCall(env: Env, insn: CallInsn): CallOutcome {
     case "VOID":
       r0 = NOT_INIT;
       break;
-    case "MAP_VALUE_OR_NULL":
+    case "MAP_VALUE_OR_NULL": {
       if (meta.map === undefined) env.fail("kernel subsystem misconfigured verifier", EINVAL);
-      r0 = ptrTo("PTR_TO_MAP_VALUE", meta.map, 0, true, env.newId());
+      // An array lookup with a constant key below max_entries cannot fail.
+      const notNull = id === 1 && canElideValueNullness(meta.map) && meta.constMapKey >= 0n && meta.constMapKey < BigInt(meta.map.spec.maxEntries);
+      if (notNull) {
+        // Only a non-NULL value of a map with a bpf_spin_lock gets an id here (the lock's identity).
+        r0 = ptrTo("PTR_TO_MAP_VALUE", meta.map, 0, false, meta.map.spec.spinLockOffset !== undefined ? env.newId() : 0);
+      } else {
+        r0 = ptrTo("PTR_TO_MAP_VALUE", meta.map, 0, true, env.newId());
+      }
       break;
+    }
     case "SOCKET_OR_NULL":
     case "SOCK_COMMON_OR_NULL": {
       // Acquired like a ringbuf record: the NULL-check id is then the reference id.

@@ -136,9 +136,9 @@ function checkArgs(env: Env, args: readonly GlobalArg[], bad: (msg: string) => n
     // check_mem_reg(): NULL, or memory readable and writable for the pointee's size.
     if (r.type === "SCALAR_VALUE" && isZero(r.b)) continue;
     const nn = r.maybeNull ? regWith(r, { maybeNull: false }) : r;
-    helperMemAccess(env, regno, nn, a.size, false, true);
+    helperMemAccess(env, regno, nn, a.size, "read", true, false);
     // The callee may write there: the caller's bytes become unknown (stack bytes misc).
-    helperMemAccess(env, regno, nn, a.size, true, true);
+    helperMemAccess(env, regno, nn, a.size, "write", true, false);
   }
 }
 

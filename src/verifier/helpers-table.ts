@@ -76,6 +76,7 @@ export const HELPER_PROTOS: readonly HelperProto[] = [
   H(25, "bpf_perf_event_output", "INTEGER", ["CTX", "CONST_MAP_PTR", "ANYTHING", "MEM", "CONST_SIZE_OR_ZERO"], [...NET, ...TRACE], { gplOnly: true }),
   H(26, "bpf_skb_load_bytes", "INTEGER", ["CTX", "ANYTHING", "UNINIT_MEM", "CONST_SIZE"], ["skb", "tc", "sk_filter", "cg_skb"]),
   H(28, "bpf_csum_diff", "INTEGER", ["MEM_OR_NULL", "CONST_SIZE_OR_ZERO", "MEM_OR_NULL", "CONST_SIZE_OR_ZERO", "ANYTHING"], ["xdp", "tc"]),
+  H(34, "bpf_get_hash_recalc", "INTEGER", ["CTX"], ["tc"]),
   H(42, "bpf_get_numa_node_id", "INTEGER", [], ALL_PROGS),
   H(43, "bpf_skb_change_head", "INTEGER", ["CTX", "ANYTHING", "ANYTHING"], ["tc"], { changesPktData: true }),
   H(44, "bpf_xdp_adjust_head", "INTEGER", ["CTX", "ANYTHING"], ["xdp"], { changesPktData: true }),

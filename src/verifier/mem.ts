@@ -149,9 +149,15 @@ function checkPtrOffReg(env: Env, r: Reg, regno: number, fixedOffOk: boolean): v
   if (!isZero(r.b)) env.fail(`variable ${t} access var_off=${tnumStr(r.b.var)} disallowed`, EACCES);
 }
 
-/** check_stack_access_within_bounds(). */
-function stackBounds(env: Env, regno: number, r: Reg, off: number, size: number, t: Access | "helper"): [number, number] {
-  const extra = t === "read" ? " read from" : t === "write" ? " write to" : " indirect access to";
+/**
+ * check_stack_access_within_bounds(): [min_off, max_off) of an access of `size`
+ * bytes at `off` from the stack pointer `r`. Reads (helper reads too) without
+ * allow_uninit_stack may only touch the stack allocated so far
+ * (check_stack_slot_within_bounds); anything ending above the frame pointer is
+ * EINVAL, anything below it or under -MAX_BPF_STACK EACCES.
+ */
+function stackBounds(env: Env, regno: number, r: Reg, off: number, size: number, t: Access): [number, number] {
+  const extra = t === "read" ? " read from" : " write to";
   let minOff: number;
   let maxOff: number;
   if (isConst(r.b)) {
@@ -169,11 +175,13 @@ function stackBounds(env: Env, regno: number, r: Reg, off: number, size: number,
   const uninitOk = t === "write" || env.privileged;
   const frame = frameOf(env, r);
   const minValid = uninitOk ? -MAX_BPF_STACK : -frame.stack.length * 8;
-  let bad = minOff < minValid || minOff > -1 || maxOff > 0 || size < 0;
-  if (t === "helper" && size === 0 && minOff >= -MAX_BPF_STACK && minOff <= 0) bad = maxOff > 0 && minOff !== 0 ? true : bad;
-  if (bad) {
-    if (isConst(r.b)) env.fail(`invalid${extra} stack R${regno} off=${off} size=${size}`, EACCES);
-    env.fail(`invalid variable-offset${extra} stack R${regno} var_off=${tnumStr(r.b.var)} off=${off} size=${size}`, EACCES);
+  let errno = 0;
+  if (minOff < minValid || minOff > -1) errno = EACCES;
+  else if (maxOff > 0) errno = EINVAL;
+  else if (size < 0) errno = EFAULT;
+  if (errno !== 0) {
+    if (isConst(r.b)) env.fail(`invalid${extra} stack R${regno} off=${off} size=${size}`, errno);
+    env.fail(`invalid variable-offset${extra} stack R${regno} var_off=${tnumStr(r.b.var)} off=${off} size=${size}`, errno);
   }
   return [minOff, maxOff];
 }
@@ -505,40 +513,63 @@ export function checkAtomic(env: Env, insn: AtomicInsn): void {
 }
 
 /**
- * check_helper_mem_access(): `size` bytes at register `regno` for a helper
- * (`write`: the helper fills them). Stack bytes a helper writes become misc.
+ * check_helper_mem_access(): `size` bytes at register `regno` for a helper that
+ * reads them or (`t` = "write", MEM_WRITE) writes them. `raw` is the kernel's
+ * meta->raw_mode (MEM_UNINIT: the helper fills the memory, so stack bytes need
+ * not be initialised). Returns the stack range a raw-mode helper writes, for
+ * checkHelperCall to mark once every argument is checked, or undefined.
  */
-export function helperMemAccess(env: Env, regno: number, r: Reg, size: number, write: boolean, zeroOk: boolean): void {
+export function helperMemAccess(env: Env, regno: number, r: Reg, size: number, t: Access, zeroOk: boolean, raw: boolean): RawStackWrite | undefined {
   switch (r.type) {
     case "PTR_TO_PACKET":
     case "PTR_TO_PACKET_META":
-      if (write && !directPacketAccess(env.progType, true)) env.fail("cannot write into packet", EACCES);
+      if (t === "write" && !directPacketAccess(env.progType, true)) env.fail("cannot write into packet", EACCES);
       packetAccess(env, regno, r, r.off, size, zeroOk);
-      return;
+      return undefined;
     case "PTR_TO_MAP_KEY":
-      if (write) env.fail(`R${regno} cannot write into ${regTypeStr(r)}`, EACCES);
+      if (t === "write") env.fail(`R${regno} cannot write into ${regTypeStr(r)}`, EACCES);
       memRegionAccess(env, regno, r, r.off, size, r.map!.spec.keySize, false);
-      return;
+      return undefined;
     case "PTR_TO_MAP_VALUE":
-      mapAccessType(env, regno, r, r.off, size, write ? "write" : "read");
+      mapAccessType(env, regno, r, r.off, size, t);
       mapAccess(env, regno, r, r.off, size, zeroOk);
-      return;
+      return undefined;
     case "PTR_TO_MEM":
-      if (r.rdonly && write) env.fail(`R${regno} cannot write into ${regTypeStr(r)}`, EACCES);
+      if (r.rdonly && t === "write") env.fail(`R${regno} cannot write into ${regTypeStr(r)}`, EACCES);
       memRegionAccess(env, regno, r, r.off, size, r.memSize, zeroOk);
-      return;
+      return undefined;
     case "PTR_TO_STACK":
-      return stackRangeInitialized(env, regno, r, size, write, zeroOk);
+      return stackRangeInitialized(env, regno, r, size, t, zeroOk, raw);
     default:
-      if (zeroOk && size === 0 && r.type === "SCALAR_VALUE" && isZero(r.b)) return;
-      env.fail(`R${regno} type=${regTypeStr(r)} expected=fp`, EACCES);
+      if (zeroOk && size === 0 && r.type === "SCALAR_VALUE" && isZero(r.b)) return undefined;
+      return env.fail(`R${regno} type=${regTypeStr(r)} expected=fp`, EACCES);
   }
 }
 
-/** check_stack_range_initialized(). */
-function stackRangeInitialized(env: Env, regno: number, r: Reg, size: number, write: boolean, zeroOk: boolean): void {
+/** scrub_spilled_slot() on every byte of a slot. */
+function scrubSpilledSlot(types: number): number {
+  let t = types;
+  for (let j = 0; j < 8; j++) if (slotByte(t, j) !== STACK_INVALID) t = setSlotByte(t, j, STACK_MISC);
+  return t;
+}
+
+/** The stack bytes a raw-mode helper argument fills (meta->regno, meta->access_size). */
+export interface RawStackWrite {
+  readonly regno: number;
+  readonly size: number;
+}
+
+/**
+ * check_stack_range_initialized(). Raw mode (MEM_UNINIT, constant offset) only
+ * checks the bounds: the bytes are marked written after the argument checks.
+ * Otherwise every byte must be initialised (STACK_MISC or STACK_ZERO, STACK_INVALID
+ * with allow_uninit_stack, a spilled scalar, or any spill with allow_ptr_leaks);
+ * a write (MEM_WRITE) leaves them STACK_MISC.
+ */
+function stackRangeInitialized(env: Env, regno: number, r: Reg, size: number, t: Access, zeroOk: boolean, raw: boolean): RawStackWrite | undefined {
   if (size === 0 && !zeroOk) env.fail("invalid zero-sized read", EACCES);
-  const [minOff] = stackBounds(env, regno, r, r.off, size, "helper");
+  const clobber = t === "write";
+  const [minOff] = stackBounds(env, regno, r, r.off, size, t);
   let lo: number;
   let hi: number;
   if (isConst(r.b)) {
@@ -546,31 +577,41 @@ function stackRangeInitialized(env: Env, regno: number, r: Reg, size: number, wr
     hi = minOff + size;
   } else {
     if (!env.privileged) env.fail(`R${regno} variable offset stack access prohibited for !root, var_off=${tnumStr(r.b.var)}`, EACCES);
+    // Only initialised stack may be passed with a variable offset: the helper's
+    // partial writes could not be tracked.
+    raw = false;
     lo = sminNum(r.b) + r.off;
     hi = smaxNum(r.b) + r.off + size;
   }
   const frame = frameOf(env, r);
-  if (lo < 0) updateStackDepth(env, frame, lo);
+  if (lo < 0) {
+    updateStackDepth(env, frame, lo);
+    growStack(frame, Math.floor((-lo - 1) / 8));
+  }
+  if (raw) return { regno, size };
   for (let i = lo; i < hi; i++) {
     const slot = -i - 1;
     const spi = Math.floor(slot / 8);
-    growStack(frame, spi);
     env.markSlotScratched(spi);
     const sl = slotOf(frame, spi);
     const j = slot % 8;
     const c = slotByte(sl.types, j);
     if (c === STACK_MISC) continue;
-    if (c === STACK_ZERO || (c === STACK_INVALID && (env.privileged || write))) {
-      if (write) frame.stack[spi] = { types: setSlotByte(spillToMisc(sl.types), j, STACK_MISC), spilled: undefined };
+    if (c === STACK_ZERO || (c === STACK_INVALID && env.privileged)) {
+      if (clobber) frame.stack[spi] = { types: setSlotByte(sl.types, j, STACK_MISC), spilled: sl.spilled };
       continue;
     }
-    if (c === STACK_SPILL && sl.spilled !== undefined && (sl.spilled.type === "SCALAR_VALUE" || env.privileged)) {
-      if (write) frame.stack[spi] = { types: spillToMisc(sl.types), spilled: undefined };
+    // is_spilled_reg() looks at the slot's last byte: an uninitialised byte beside
+    // a narrow scalar spill passes too.
+    if (slotByte(sl.types, 7) === STACK_SPILL && sl.spilled !== undefined && (sl.spilled.type === "SCALAR_VALUE" || env.privileged)) {
+      // A helper writing over a spill leaves unknown bytes (scrub_spilled_slot: all but STACK_INVALID become STACK_MISC).
+      if (clobber) frame.stack[spi] = { types: scrubSpilledSlot(sl.types), spilled: undefined };
       continue;
     }
-    if (isConst(r.b)) env.fail(`invalid indirect read from stack R${regno} off ${lo}+${i - lo} size ${size}`, EACCES);
-    env.fail(`invalid indirect read from stack R${regno} var_off ${tnumStr(r.b.var)}+${i - lo} size ${size}`, EACCES);
+    if (isConst(r.b)) env.fail(`invalid read from stack R${regno} off ${lo}+${i - lo} size ${size}`, EACCES);
+    env.fail(`invalid read from stack R${regno} var_off ${tnumStr(r.b.var)}+${i - lo} size ${size}`, EACCES);
   }
+  return undefined;
 }
 
 export { UNKNOWN, known, EFAULT };

@@ -344,6 +344,20 @@ export function markPrecise(env: Env, regno: number): void {
 }
 
 /**
+ * mark_chain_precision_batch() for stack slot `spi` of frame `frameno`: a spilled
+ * scalar the walk relied on (get_constant_map_key(): an array lookup's key).
+ */
+export function markSlotPrecise(env: Env, frameno: number, spi: number): void {
+  if (!env.privileged) return;
+  const st = env.cur;
+  const fr = st.frames[frameno];
+  if (fr === undefined || !isSpilledScalar(fr, spi)) return;
+  BT.reset(st.frames.length - 1);
+  BT.setSlot(frameno, spi);
+  markChain(env, st, env.insnIdx, BT);
+}
+
+/**
  * propagate_precision(): the current state, pruned at `insn` against explored state
  * `old`, needs precise what `old` had precise (among its live registers: `live`
  * gives each frame's).

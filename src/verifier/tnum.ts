@@ -301,3 +301,16 @@ export function tnumContains(a: Tnum, x: bigint): boolean {
   const l = bigLo(x);
   return (h & ~a.mh) === a.vh && (l & ~a.ml) === a.vl;
 }
+
+/** The bytes of a 32-bit pattern reversed (swab32). */
+const swab32 = (x: number): number => ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+
+/**
+ * tnum_bswap16/32/64(): the low `width` bits with their bytes reversed (value and
+ * mask alike, as each bit's knowledge moves with the bit); the bits above are 0.
+ */
+export function tnumBswap(a: Tnum, width: 16 | 32 | 64): Tnum {
+  if (width === 64) return new Tnum(swab32(a.vl), swab32(a.vh), swab32(a.ml), swab32(a.mh));
+  if (width === 32) return new Tnum(0, swab32(a.vl), 0, swab32(a.ml));
+  return new Tnum(0, swab32(a.vl) >>> 16, 0, swab32(a.ml) >>> 16);
+}

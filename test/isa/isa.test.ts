@@ -50,7 +50,13 @@ test("decode errors use the kernel's wording and name the instruction", () => {
   assert.equal(decodeErr([raw(0x62, 0, 1, 0, 5)]), "insn 0: BPF_ST uses reserved fields");
   assert.equal(decodeErr([raw(0x63, 0, 1, 0, 5)]), "insn 0: BPF_STX uses reserved fields");
   assert.equal(decodeErr([raw(0xdb, 0, 1, 0, 0x02)]), "insn 0: BPF_ATOMIC uses invalid atomic opcode 02");
-  assert.equal(decodeErr([raw(0x18, 0, 0, 0, 1)]), "insn 0: invalid bpf_ld_imm64 insn");
+  // A first half in the last slot: the kernel's check_subprogs() runs first and sees no exit there.
+  assert.equal(decodeErr([raw(0x18, 0, 0, 0, 1)]), "insn 0: last insn is not an exit or jmp");
+  assert.equal(decodeErr([raw(0xb7), raw(0x95), raw(0x18, 0, 0, 0, 1)]), "insn 2: last insn is not an exit or jmp");
+  // 8- and 16-bit BPF_ATOMIC exist for load-acquire/store-release only (check_atomic_rmw).
+  assert.equal(decodeErr([raw(0xd3, 10, 1, -8, 0)]), "insn 0: invalid atomic operand size");
+  assert.equal(decodeErr([raw(0xcb, 10, 1, -8, 0xe1)]), "insn 0: invalid atomic operand size");
+  assert.equal(decodeErr([raw(0xd3, 10, 1, -8, 0x100)]), "insn 0: unknown opcode d3");
   assert.equal(decodeErr([raw(0x18, 0, 0, 0, 1), raw(0x07)]), "insn 0: invalid bpf_ld_imm64 insn");
   assert.equal(decodeErr([raw(0x18, 0, 7, 0, 1), raw(0)]), "insn 0: unrecognized bpf_ld_imm64 insn (src_reg 7)");
   assert.equal(decodeErr([raw(0xbf, 11, 1)]), "insn 0: R11 is invalid");

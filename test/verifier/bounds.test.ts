@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  UNKNOWN, branchTaken, coerceToSize, contains, fromBig, fromURange, toBig, refineCond, revOp, scalarAlu, signExtend, sync, zext32,
+  UNKNOWN, branchTaken, byteSwap, coerceToSize, contains, fromBig, fromURange, toBig, refineCond, revOp, scalarAlu, signExtend, sync, zext32,
   type Bounds, type CondOp, type ScalarAluOp,
 } from "../../src/verifier/bounds.js";
 import { tnumRange } from "../../src/verifier/tnum.js";
@@ -90,6 +90,27 @@ test("zero extension, coercion and sign extension keep every value", () => {
         const low = x & mask;
         assert.ok(contains(sx, u64(low > mask >> 1n ? low - mask - 1n : low)));
         assert.ok(contains(sync(z), u32(x)));
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+/** The low `width` bits of x with their bytes reversed. */
+function swab(x: bigint, width: number): bigint {
+  let out = 0n;
+  for (let i = 0; i < width / 8; i++) out = (out << 8n) | ((x >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
+
+test("byte swaps (BPF_END) keep every value", () => {
+  fc.assert(
+    fc.property(arbSet, fc.constantFrom(16, 32, 64) as fc.Arbitrary<16 | 32 | 64>, fc.boolean(), (xs, width, swap) => {
+      const r = byteSwap(describe(xs), width, swap);
+      for (const x of xs) {
+        // bswap / to_be on a little-endian host reverse the low bytes; to_le keeps them.
+        const out = swap ? swab(x, width) : width === 64 ? x : x & ((1n << BigInt(width)) - 1n);
+        assert.ok(contains(r, out), `${swap ? "swap" : "le"}${width}: ${x.toString(16)} -> ${out.toString(16)} lost`);
       }
     }),
     { numRuns: 500 },

@@ -158,6 +158,18 @@ test("sync, zext32, coercion and sign extension equal the reference", () => {
     { numRuns: RUNS },
   );
   fc.assert(fc.property(arbTnum, (t) => sameBounds(B.fromTnum(tn(t)), RB.fromTnum(t), "fromTnum")), { numRuns: RUNS });
+  // BPF_END: byte swaps (bswap, be) and truncations (le), on tnums and on bounds.
+  fc.assert(
+    fc.property(fc.oneof(arbBounds, arbRaw), arbTnum, fc.constantFrom(16, 32, 64) as fc.Arbitrary<16 | 32 | 64>, fc.boolean(), (b, t, width, swap) => {
+      const got = T.tnumBswap(tn(t), width);
+      const want = RT.tnumBswap(t, width);
+      assert.equal(got.value, want.value, `bswap${width} value of ${RT.tnumStr(t)}`);
+      assert.equal(got.mask, want.mask, `bswap${width} mask of ${RT.tnumStr(t)}`);
+      const r = RB.byteSwap(b, width, swap);
+      if (inRange(r)) sameBounds(B.byteSwap(toNew(b), width, swap), r, `byteSwap ${width} ${swap} of ${hex(b)}`);
+    }),
+    { numRuns: RUNS },
+  );
 });
 
 // ---- bounds: ALU -----------------------------------------------------------------------------

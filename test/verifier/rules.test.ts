@@ -25,7 +25,11 @@ interface Case {
 const ARRAY: MapSpec = { name: "arr", type: "BPF_MAP_TYPE_ARRAY", keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 };
 const RINGBUF: MapSpec = { name: "rb", type: "BPF_MAP_TYPE_RINGBUF", keySize: 0, valueSize: 0, maxEntries: 4096, flags: 0 };
 const PROGS: MapSpec = { name: "progs", type: "BPF_MAP_TYPE_PROG_ARRAY", keySize: 4, valueSize: 4, maxEntries: 4, flags: 0 };
-const maps = [{ index: 0, spec: ARRAY, name: "arr" }, { index: 1, spec: RINGBUF, name: "rb" }, { index: 2, spec: PROGS, name: "progs" }];
+const HASH: MapSpec = { name: "h", type: "BPF_MAP_TYPE_HASH", keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 };
+const maps = [
+  { index: 0, spec: ARRAY, name: "arr" }, { index: 1, spec: RINGBUF, name: "rb" }, { index: 2, spec: PROGS, name: "progs" },
+  { index: 3, spec: HASH, name: "h" },
+];
 /** ld_imm64 rN = map[idx] */
 const ldMap = (pc: number, dst: number, idx: number): Insn => ({ kind: "ld_imm64", pc, dst, pseudo: "map_idx", imm: idx, imm2: 0, value: BigInt(idx) });
 
@@ -97,12 +101,31 @@ const cases: Case[] = [
   { name: "32-bit pointer arithmetic", asm: "r2 = r10\nw2 += 1\nr0 = 0\nexit", reject: "R2 32-bit pointer arithmetic prohibited" },
   { name: "bitwise operation on a pointer", asm: "r2 = r10\nr2 &= 7\nr0 = 0\nexit", reject: "R2 bitwise operator &= on pointer prohibited" },
   { name: "pointer minus pointer, unprivileged", asm: "r2 = r10\nr2 -= r10\nr0 = 0\nexit", unpriv: true, reject: "R2 pointer -= pointer prohibited" },
-  { name: "map lookup needs a NULL check", asm: `${LOOKUP}\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit`, reject: "R0 invalid mem access 'map_value_or_null'" },
+  { name: "map lookup needs a NULL check", asm: `${LOOKUP.replace("LDMAP r1 0", "LDMAP r1 3")}\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit`, reject: "R0 invalid mem access 'map_value_or_null'" },
+  // check_func_arg / check_helper_call: an array lookup whose key the stack holds as a constant below max_entries
+  // (STACK_ZERO bytes or a spilled scalar of key_size bytes) cannot fail; privileged programs only.
+  { name: "array lookup with a constant in-range key needs no NULL check", asm: `${LOOKUP}\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit` },
+  { name: "array lookup with a spilled constant key needs no NULL check", asm: "r1 = 3\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nLDMAP r1 0\ncall 1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit" },
+  { name: "array lookup with a constant key past max_entries", asm: "r1 = 4\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nLDMAP r1 0\ncall 1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit", reject: "R0 invalid mem access 'map_value_or_null'" },
+  { name: "array lookup with a spill wider than the key", asm: "r1 = 3\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nLDMAP r1 0\ncall 1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit", reject: "R0 invalid mem access 'map_value_or_null'" },
+  // get_constant_map_key marks the spilled key precise: the path with key 7 must not be pruned against the one with key 0.
+  { name: "array lookup keys from two paths are not merged by pruning", asm: "call 7\nr1 = 7\nif r0 > 5 goto +1\nr1 = 0\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nLDMAP r1 0\ncall 1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit", reject: "R0 invalid mem access 'map_value_or_null'" },
+  { name: "array lookup with a constant key, unprivileged", asm: `${LOOKUP}\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit`, type: "socket_filter", unpriv: true, reject: "R0 invalid mem access 'map_value_or_null'" },
+  // check_mem_size_reg: a variable size turns raw mode off, so the buffer must be initialised (unprivileged).
+  { name: "uninitialised buffer with a variable size, unprivileged", asm: "r6 = r1\nr4 = *(u32 *)(r6 + 0)\nr4 &= 15\nr4 += 1\nr1 = r6\nr2 = 0\nr3 = r10\nr3 += -16\ncall 26\nr0 = 0\nexit", type: "socket_filter", unpriv: true, reject: "invalid read from stack R3 off -16+0 size 16" },
+  { name: "initialised buffer with a variable size, unprivileged", asm: "r6 = r1\nr1 = 0\n*(u64 *)(r10 - 16) = r1\n*(u64 *)(r10 - 8) = r1\nr4 = *(u32 *)(r6 + 0)\nr4 &= 15\nr4 += 1\nr1 = r6\nr2 = 0\nr3 = r10\nr3 += -16\ncall 26\nr0 = *(u64 *)(r10 - 8)\nexit", type: "socket_filter", unpriv: true },
+  // check_helper_mem_access: NULL passes for a nullable buffer only with a size of zero.
+  { name: "NULL buffer with a non-zero size", asm: "r1 = 0\nr2 = 4\nr3 = 0\nr4 = 0\nr5 = 0\ncall 28\nr0 = 0\nexit", reject: "R1 type=scalar expected=fp" },
+  { name: "NULL buffer with a zero size", asm: "r1 = 0\nr2 = 0\nr3 = 0\nr4 = 0\nr5 = 0\ncall 28\nr0 = 0\nexit" },
+  // scalar_byte_swap: be16 on a little-endian host moves bits 0-7 to 8-15; le16 only truncates.
+  { name: "be16 moves the low byte up", asm: `${LOOKUP}\nif r0 == 0 goto +5\nr1 = *(u64 *)(r0 + 0)\nr1 &= 0x300\nr1 = be16 r1\nr0 += r1\nr0 = *(u8 *)(r0 + 4)\nr0 = 0\nexit` },
+  { name: "le16 keeps the bits where they are", asm: `${LOOKUP}\nif r0 == 0 goto +5\nr1 = *(u64 *)(r0 + 0)\nr1 &= 0x300\nr1 = le16 r1\nr0 += r1\nr0 = *(u8 *)(r0 + 4)\nr0 = 0\nexit`, reject: "invalid access to map value, value_size=8 off=772 size=1" },
+  { name: "bswap64 of a constant", asm: "r0 = 1\nr0 = bswap64 r0\nr0 >>= 56\nr1 = r10\nr1 += r0\nr0 = *(u8 *)(r1 - 1)\nr0 = 0\nexit", reject: "invalid read from stack R1 off=0 size=1" },
   { name: "map lookup with a NULL check", asm: `${LOOKUP}\nif r0 == 0 goto +1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit` },
   { name: "map value out of bounds", asm: `${LOOKUP}\nif r0 == 0 goto +1\nr0 = *(u64 *)(r0 + 4)\nr0 = 0\nexit`, reject: "invalid access to map value, value_size=8 off=4 size=8" },
   { name: "map value with a bounded variable offset", asm: `${LOOKUP}\nif r0 == 0 goto +4\nr1 = *(u32 *)(r10 - 4)\nr1 &= 7\nr0 += r1\nr0 = *(u8 *)(r0 + 0)\nr0 = 0\nexit` },
   { name: "map value with an unbounded variable offset", asm: `r6 = r1\n${LOOKUP}\nif r0 == 0 goto +4\nr1 = *(u32 *)(r6 + 12)\nr0 += r1\nr0 = *(u8 *)(r0 + 0)\nr0 = 0\nexit`, reject: "R0 unbounded memory access" },
-  { name: "map key must be initialised (unprivileged)", asm: "r2 = r10\nr2 += -4\nLDMAP r1 0\ncall 1\nr0 = 0\nexit", unpriv: true, reject: "invalid indirect access to stack R2 off=-4 size=4" },
+  { name: "map key must be initialised (unprivileged)", asm: "r2 = r10\nr2 += -4\nLDMAP r1 0\ncall 1\nr0 = 0\nexit", unpriv: true, reject: "invalid read from stack R2 off=-4 size=4" },
   { name: "helper with a wrong map type", asm: "r2 = 8\nr3 = 0\nLDMAP r1 0\ncall 131\nr0 = 0\nexit", reject: "cannot pass map_type 2 into func bpf_ringbuf_reserve#131" },
   // record_func_key() refuses before check_map_func_compatibility() would.
   { name: "tail call needs a prog array", asm: "LDMAP r2 0\nr3 = 0\ncall 12\nr0 = 0\nexit", reject: "expected prog array map for tail call" },

@@ -19,7 +19,7 @@
 import {
   TNUM_UNKNOWN, tnumAdd, tnumAnd, tnumArshift, tnumCast, tnumConst, tnumIntersect, tnumIsConst, tnumLshift,
   tnumMul, tnumOr, tnumRange, tnumRshift, tnumSub, tnumSubreg, tnumClearSubreg, tnumWithSubreg, tnumXor,
-  tnumSubregIsConst, type Tnum,
+  tnumSubregIsConst, tnumBswap, type Tnum,
 } from "./tnum.js";
 
 export const U64_MAX = (1n << 64n) - 1n;
@@ -243,6 +243,19 @@ export function coerceToSize(b: Bounds, size: number): Bounds {
   r.smin = r.umin;
   r.smax = r.umax;
   if (size < 4) mark32Unbounded(r);
+  syncM(r);
+  return r;
+}
+
+/** scalar_byte_swap() then reg_bounds_sync() (BPF_END). */
+export function byteSwap(b: Bounds, width: 16 | 32 | 64, swap: boolean): Bounds {
+  const r: MBounds = { ...b };
+  if (swap) {
+    r.var = tnumBswap(b.var, width);
+    mark64Unbounded(r);
+    mark32Unbounded(r);
+  }
+  if (width < 64) return coerceToSize(r, width / 8);
   syncM(r);
   return r;
 }

@@ -123,6 +123,16 @@ export function tnumCast(a: Tnum, size: number): Tnum {
   return { value: a.value & m, mask: a.mask & m };
 }
 
+/** swab16/32/64 of the low `width` bits. */
+function swab(x: bigint, width: number): bigint {
+  let out = 0n;
+  for (let i = 0; i < width / 8; i++) out = (out << 8n) | ((x >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
+
+/** tnum_bswap16/32/64(). */
+export const tnumBswap = (a: Tnum, width: 16 | 32 | 64): Tnum => ({ value: swab(a.value, width), mask: swab(a.mask, width) });
+
 export const tnumIsConst = (a: Tnum): boolean => a.mask === 0n;
 export const tnumIsUnknown = (a: Tnum): boolean => a.mask === M64;
 export const tnumEquals = (a: Tnum, b: Tnum): boolean => a.value === b.value && a.mask === b.mask;
