@@ -108,8 +108,9 @@ const cases: Case[] = [
   { name: "array lookup with a spilled constant key needs no NULL check", asm: "r1 = 3\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nLDMAP r1 0\ncall 1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit" },
   { name: "array lookup with a constant key past max_entries", asm: "r1 = 4\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nLDMAP r1 0\ncall 1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit", reject: "R0 invalid mem access 'map_value_or_null'" },
   { name: "array lookup with a spill wider than the key", asm: "r1 = 3\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nLDMAP r1 0\ncall 1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit", reject: "R0 invalid mem access 'map_value_or_null'" },
-  // get_constant_map_key marks the spilled key precise: the path with key 7 must not be pruned against the one with key 0.
-  { name: "array lookup keys from two paths are not merged by pruning", asm: "call 7\nr1 = 7\nif r0 > 5 goto +1\nr1 = 0\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nLDMAP r1 0\ncall 1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit", reject: "R0 invalid mem access 'map_value_or_null'" },
+  // get_constant_map_key marks the spilled key precise: the path with key 7 must not be pruned
+  // against the checkpoint at the store left by the path with key 0 (enough instructions and jumps for one).
+  { name: "array lookup keys from two paths are not merged by pruning", asm: "call 7\nr1 = 7\nr3 = 0\nr3 = 0\nr3 = 0\nr3 = 0\nr3 = 0\nr3 = 0\nif r0 > 5 goto +2\nr1 = 0\nr4 = 0\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nLDMAP r1 0\ncall 1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit", reject: "R0 invalid mem access 'map_value_or_null'" },
   { name: "array lookup with a constant key, unprivileged", asm: `${LOOKUP}\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit`, type: "socket_filter", unpriv: true, reject: "R0 invalid mem access 'map_value_or_null'" },
   // check_mem_size_reg: a variable size turns raw mode off, so the buffer must be initialised (unprivileged).
   { name: "uninitialised buffer with a variable size, unprivileged", asm: "r6 = r1\nr4 = *(u32 *)(r6 + 0)\nr4 &= 15\nr4 += 1\nr1 = r6\nr2 = 0\nr3 = r10\nr3 += -16\ncall 26\nr0 = 0\nexit", type: "socket_filter", unpriv: true, reject: "invalid read from stack R3 off -16+0 size 16" },
