@@ -17,6 +17,8 @@ export * from "./conformance/index.js";
 export * from "./progtypes/index.js";
 export { HELPER_IDS, IMPLEMENTED_HELPER_IDS, kernelHelpers, type HelperEnv, type TaskContext, type Clocks } from "./helpers/index.js";
 export * from "./runtime/index.js";
+/** The JIT (the runtime's default engine for verified programs; Program.jitMode is a JitMode). */
+export { JitMachine, runOnMemoryJit, type JitMode, type JitMachineOptions, type RunOnMemoryJitOptions } from "./jit/index.js";
 /** Classic BPF (listings, checker, interpreter, conversion, the tcpdump filter compiler) and pcap/pcapng I/O, as namespaces. */
 export * as cbpf from "./cbpf/index.js";
 export * as pcap from "./pcap/index.js";
