@@ -9,6 +9,7 @@ import { assemble } from "../../src/asm/index.js";
 import type { Insn } from "../../src/isa/index.js";
 import type { MapSpec } from "../../src/maps/index.js";
 import { verifyProgram, type VerifierInput } from "../../src/verifier/index.js";
+import { Runtime } from "../../src/runtime/index.js";
 
 interface Case {
   name: string;
@@ -176,4 +177,19 @@ test("log format: level 1 prints instructions with the scratched registers", () 
   const quiet = verifyProgram({ insns: build("exit"), progType: "xdp", logLevel: 0 });
   assert.deepEqual(quiet.log, []);
   assert.equal(quiet.error?.message, "0: (95) exit: R0 !read_ok");
+});
+
+test("a constant-key array lookup the verifier left without a NULL check runs on the interpreter and the verified JIT", () => {
+  // get_constant_map_key: the element exists, so the JIT (trusting the verdict) may dereference it directly.
+  const rt = new Runtime();
+  const spec: MapSpec = { name: "arr", type: "BPF_MAP_TYPE_ARRAY", keySize: 4, valueSize: 8, maxEntries: 2, flags: 0 };
+  const m = rt.createMap(spec);
+  m.update(new Uint8Array([1, 0, 0, 0]), new Uint8Array([42, 0, 0, 0, 0, 0, 0, 0]));
+  const insns = assemble(`r1 = 1\n*(u32 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nr1 = ${m.address} ll\ncall 1\nr0 = *(u64 *)(r0 + 0)\nexit`);
+  const r = verifyProgram({ insns, progType: "xdp", maps: [{ index: 0, address: m.address, spec, name: "arr" }], logLevel: 1 });
+  assert.ok(r.accepted, r.log.join("\n"));
+  for (const engine of ["interp", "jit"] as const) {
+    const p = rt.loadProgram({ name: `const-key-${engine}`, type: "xdp", insns, verified: true, engine, ...(engine === "jit" ? { jitMode: "verified" as const } : {}) });
+    assert.equal(p.testRun({ dataIn: new Uint8Array(64) }).retval, 42, engine);
+  }
 });
