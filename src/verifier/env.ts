@@ -99,6 +99,8 @@ export interface EnvOptions {
   gpl: boolean;
   /** BTF func_info came with the program (attr.func_info_cnt > 0). */
   hasFuncInfo?: boolean;
+  /** First instructions of the functions whose BTF prototype returns void or a non-scalar. */
+  nonScalarReturn?: ReadonlySet<number>;
 }
 
 export class Env {
@@ -118,6 +120,7 @@ export class Env {
   readonly gpl: boolean;
   readonly lineInfo: EnvOptions["lineInfo"];
   readonly hasFuncInfo: boolean;
+  readonly nonScalarReturn: ReadonlySet<number>;
   /** Log level above 0. */
   private readonly logOn: boolean;
   subprogs: Subprog[] = [];
@@ -181,6 +184,7 @@ export class Env {
     this.gpl = o.gpl;
     this.lineInfo = o.lineInfo;
     this.hasFuncInfo = o.hasFuncInfo ?? false;
+    this.nonScalarReturn = o.nonScalarReturn ?? new Set();
   }
 
   /** The known scalar of the immediate at `pc`: sign-extended to 64 bits, or zero-extended (32-bit ALU). */

@@ -41,7 +41,7 @@ import { doCheck, type WalkStats } from "./driver.js";
 import { Env, VerifyFail, EINVAL, type MapEntry } from "./env.js";
 import { BPF_COMPLEXITY_LIMIT_INSNS, checkMaxStackDepth, checkStructure } from "./structure.js";
 import { globalEntryFrame, prepareGlobal, subprogChangesPktData } from "./globals.js";
-import type { BtfFunc } from "../btf/index.js";
+import { resolveType, type BtfFunc } from "../btf/index.js";
 import type { ProgramTypeName } from "../progtypes/index.js";
 
 export interface VerifierInput {
@@ -125,6 +125,19 @@ function errorMessage(log: string[]): string {
 const isGpl = (license: string): boolean =>
   ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"].includes(license);
 
+/** check_btf_func(): the functions whose prototype does not return a scalar (btf_type_is_small_int or an enum). */
+function nonScalarReturns(funcInfo: VerifierInput["funcInfo"]): Set<number> {
+  const out = new Set<number>();
+  for (const rec of funcInfo ?? []) {
+    const func = rec.func as Partial<BtfFunc> | undefined;
+    if (func?.kind !== "func" || func.proto === undefined) continue;
+    const ret = resolveType(func.proto.ret);
+    const scalar = (ret.kind === "int" && ret.size <= 8) || ret.kind === "enum" || ret.kind === "enum64";
+    if (!scalar) out.add(rec.pc);
+  }
+  return out;
+}
+
 /** The global functions of func_info (BTF_FUNC_GLOBAL linkage), by their first instruction. */
 function collectGlobals(env: Env, funcInfo: VerifierInput["funcInfo"], progType: ProgramTypeName): void {
   for (const rec of funcInfo ?? []) {
@@ -162,6 +175,7 @@ function verifyOnce(input: VerifierInput, logLevel: 0 | 1 | 2): VerifierResult {
     ...(input.expectedAttachType !== undefined ? { expectedAttachType: input.expectedAttachType } : {}),
     gpl: isGpl(input.license ?? "GPL"),
     hasFuncInfo: (input.funcInfo?.length ?? 0) > 0,
+    nonScalarReturn: nonScalarReturns(input.funcInfo),
   });
   let error: VerifierError | undefined;
   try {

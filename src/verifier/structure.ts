@@ -96,6 +96,19 @@ function checkAbnormalReturn(env: Env): void {
   }
 }
 
+/**
+ * check_btf_func(): with BTF, a subprogram that can leave through LD_ABS or a tail
+ * call (its caller then sees the program's return value) must return int.
+ */
+function checkBtfFuncReturns(env: Env): void {
+  for (let i = 1; i < env.subprogs.length; i++) {
+    const sp = env.subprogs[i]!;
+    if (!env.nonScalarReturn.has(sp.start)) continue;
+    if (sp.hasLdAbs) env.fail("LD_ABS is only allowed in functions that return 'int'.", EINVAL);
+    if (sp.hasTailCall) env.fail("tail_call is only allowed in functions that return 'int'.", EINVAL);
+  }
+}
+
 /** is_tracing_prog_type(). */
 function isTracingProgType(env: Env): boolean {
   switch (env.progType) {
@@ -235,6 +248,7 @@ export function checkStructure(env: Env): Cfg {
   if (n > limit) env.fail(`program of ${n} insns is too large (limit ${limit})`, E2BIG);
   env.subprogs = findSubprogs(env);
   if (!env.hasFuncInfo) checkAbnormalReturn(env);
+  else checkBtfFuncReturns(env);
   checkMapProgCompatibility(env);
   // The arrays the walk keeps are plain arrays (see Cfg); the temporaries are reused scratch.
   const liveBefore = new Array<number>(n + 1).fill(0);

@@ -85,3 +85,15 @@ test("global function: a callee that may move packet data invalidates the caller
   const r = run("r2 = 4\ncall 44\nr0 = 0\nexit");
   assert.equal(r.error?.message, "R6 invalid mem access 'scalar'");
 });
+
+test("with BTF, a subprogram that tail-calls must return int", () => {
+  const VOID = { kind: "void", id: typeId(0), name: "" } as const;
+  const tail = (ret: BtfFuncProto["ret"]) => {
+    const insns = assemble("call local f\nr0 = 0\nexit\nf:\nr2 = 0\nr3 = 0\ncall 12\nr0 = 0\nexit");
+    const f = func(16, "f", { kind: "func_proto", id: typeId(17), name: "", ret, params: [] }, "static");
+    return verifyProgram({ insns, progType: "xdp", funcInfo: [{ pc: 0, func: MAIN }, { pc: 3, func: f }] });
+  };
+  assert.equal(tail(VOID).error?.message, "tail_call is only allowed in functions that return 'int'.");
+  // With an int return the program gets as far as the tail call's map argument.
+  assert.match(tail(INT).error?.message ?? "", /R2 type=scalar expected=map_ptr|expected prog array map/);
+});
