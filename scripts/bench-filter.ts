@@ -8,8 +8,9 @@
  * - Expressions: ../shared/pcap/bench/exprs.txt (the README's throughput table).
  * - Per engine (interp: cBPF interpreter; js: compileFilter's JavaScript; ebpf: the
  *   kernel's cBPF->eBPF conversion on src/vm's interpreter; jit: that conversion
- *   compiled to WebAssembly, walking the pcap records itself over the capture read
- *   into the JIT's memory, as `tsbpf filter` does): ns/packet of the filter alone
+ *   compiled to WebAssembly, JitFilter.runBlock over descriptors made from the same
+ *   offset arrays, the capture read into the JIT's memory; BENCH_JIT_WALK=1: the
+ *   program walks the pcap records itself, as `tsbpf filter` does): ns/packet of the filter alone
  *   over the packets held in memory, best of BENCH_ROUNDS passes, in CPU time
  *   (process.cpuUsage, so that other processes on a shared machine count less) and
  *   wall time, each engine
@@ -19,11 +20,11 @@
  * - End to end: `tcpdump -r FILE -w OUT EXPR` and `tsbpf filter -r FILE -w OUT EXPR`
  *   (the built CLI, bin/tsbpf.js; OUT is a file in the capture's directory, or
  *   /dev/null with BENCH_OUT=null), wall time and CPU time (user + system, from bash's
- *   `times`), best of BENCH_ROUNDS. TSBPF_ENGINE picks the CLI's --engine (default
- *   auto).
+ *   `times`), best of BENCH_ROUNDS. TSBPF_ENGINES: the CLI's --engine values to time
+ *   (comma-separated, default auto,jit).
  *
  * Env: TSBPF_SHARED (default <repo>/../shared), BENCH_FILTER_FILE, BENCH_ROUNDS (5),
- * BENCH_ENGINES (interp,js,ebpf,jit), BENCH_FILTERS (names, comma-separated), BENCH_JSON=1 (machine-readable output).
+ * BENCH_ENGINES (interp,js,ebpf,jit), BENCH_E2E=0 (filter only), BENCH_FILTERS (names, comma-separated), BENCH_JSON=1 (machine-readable output).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -39,6 +40,7 @@ const shared = resolve(process.env.TSBPF_SHARED ?? join(repo, "..", "shared"));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const ENGINES = (process.env.BENCH_ENGINES ?? "interp,js,ebpf,jit").split(",").map((e) => e.trim()) as Engine[];
 type Engine = "interp" | "js" | "ebpf" | "jit";
+const CLI_ENGINES = (process.env.TSBPF_ENGINES ?? "auto,jit").split(",").map((e) => e.trim());
 
 const DEFAULT_EXPRS: ReadonlyArray<readonly [string, string]> = [
   ["empty", ""],
@@ -118,9 +120,19 @@ function child(engine: Engine, expr: string, file: string): void {
   const n = off.length;
   const prog = compileFilterExpression(expr, { linktype });
   const f: CbpfFilter = jit ?? (engine === "ebpf" ? new EbpfFilter(prog) : engine === "interp" ? new CbpfProgram(prog) : compileFilter(prog, { engine: "js" }));
-  const pass = jit !== undefined
+  const verdicts = new Uint32Array(n);
+  const pass = jit !== undefined && process.env.BENCH_JIT_WALK !== "1"
     ? (): number => {
-        // As the CLI: the program walks the records; JS counts the verdicts.
+        // Blocks of descriptors from the same offset arrays as the other engines.
+        jit.runBlock(bytes, n, off, cap, len, verdicts);
+        let m = 0;
+        for (let i = 0; i < n; i++) if (verdicts[i] !== 0) m++;
+        return m;
+      }
+    : jit !== undefined
+    ? (): number => {
+        // As the CLI: the program walks the records (pointer chasing through a capture
+        // that is not in the cache); JS counts the verdicts.
         let m = 0;
         for (let pos = 24, left = n; left > 0; ) {
           const k = jit.filterPcapRecords(bytes, pos, bytes.length, 262144);
@@ -196,7 +208,7 @@ interface Row {
   libpcap1m?: number;
   libpcap10k?: number;
   tcpdumpMs?: { wall: number; cpu: number };
-  tsbpfMs?: { wall: number; cpu: number };
+  tsbpfMs: Record<string, { wall: number; cpu: number }>;
 }
 
 function main(): void {
@@ -216,7 +228,7 @@ function main(): void {
   let packets = 0;
   const only = process.env.BENCH_FILTERS?.split(",").map((x) => x.trim());
   for (const [name, expr] of expressions().filter(([name]) => only === undefined || only.includes(name))) {
-    const row: Row = { name, expr, insns: compileFilterExpression(expr).length, matches: -1, engines: {}, enginesCpu: {} };
+    const row: Row = { name, expr, insns: compileFilterExpression(expr).length, matches: -1, engines: {}, enginesCpu: {}, tsbpfMs: {} };
     for (const engine of ENGINES) {
       const r = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", engine, expr, file], { encoding: "utf8", maxBuffer: 1 << 20 });
       if (r.status !== 0) throw new Error(`child ${engine} ${name} failed: ${r.stderr}`);
@@ -229,13 +241,15 @@ function main(): void {
     if (cold.has(expr)) row.libpcap1m = cold.get(expr)!;
     if (warm.has(expr)) row.libpcap10k = warm.get(expr)!;
     const out = process.env.BENCH_OUT === "null" ? "/dev/null" : join(dirname(file), "bench-out.pcap");
-    if (haveTcpdump) {
+    if (haveTcpdump && process.env.BENCH_E2E !== "0") {
       const t = timeCommand("tcpdump", ["-r", file, "-w", out, ...(expr === "" ? [] : ["--", expr])]);
       if (t !== undefined) row.tcpdumpMs = t;
     }
-    if (haveCli) {
-      const t = timeCommand(process.execPath, [cli, "filter", "-q", "--engine", process.env.TSBPF_ENGINE ?? "auto", "-r", file, "-w", out, "--", ...(expr === "" ? [] : [expr])]);
-      if (t !== undefined) row.tsbpfMs = t;
+    if (haveCli && process.env.BENCH_E2E !== "0") {
+      for (const e of CLI_ENGINES) {
+        const t = timeCommand(process.execPath, [cli, "filter", "-q", "--engine", e, "-r", file, "-w", out, "--", ...(expr === "" ? [] : [expr])]);
+        if (t !== undefined) row.tsbpfMs[e] = t;
+      }
     }
     rows.push(row);
     if (process.env.BENCH_JSON !== "1") console.error(`  ${name}: done`);
@@ -251,16 +265,18 @@ function main(): void {
   const table = rows.map((r) => [r.name, String(r.insns), String(r.matches), ...ENGINES.map((e) => `${f1(r.enginesCpu[e])} (${f1(r.engines[e])})`), f1(r.libpcap1m), f1(r.libpcap10k)]);
   printTable(head, table);
   console.log("* libpcap's bpf_filter, recorded in ../shared/pcap/bench (gen/bpfbench.c), not measured in this run");
-  if (haveTcpdump || haveCli) {
+  if ((haveTcpdump || haveCli) && process.env.BENCH_E2E !== "0") {
     console.log(`\nend to end, \`-r FILE -w ${process.env.BENCH_OUT === "null" ? "/dev/null" : "OUT"} EXPR\`, CPU ms / wall ms (CPU ns/packet):`);
     const cell = (t: { wall: number; cpu: number } | undefined): string => (t === undefined ? "-" : `${t.cpu.toFixed(0)} / ${t.wall.toFixed(0)} (${((t.cpu * 1e6) / packets).toFixed(0)})`);
     const e2e = rows.map((r) => [
       r.name,
       cell(r.tcpdumpMs),
-      cell(r.tsbpfMs),
-      r.tcpdumpMs !== undefined && r.tsbpfMs !== undefined ? `${(r.tsbpfMs.cpu / r.tcpdumpMs.cpu).toFixed(2)}x / ${(r.tsbpfMs.wall / r.tcpdumpMs.wall).toFixed(2)}x` : "-",
+      ...CLI_ENGINES.flatMap((e) => {
+        const t = r.tsbpfMs[e];
+        return [cell(t), r.tcpdumpMs !== undefined && t !== undefined ? `${(t.cpu / r.tcpdumpMs.cpu).toFixed(2)}x / ${(t.wall / r.tcpdumpMs.wall).toFixed(2)}x` : "-"];
+      }),
     ]);
-    printTable(["name", "tcpdump", `tsbpf filter (${process.env.TSBPF_ENGINE ?? "auto"})`, "tsbpf/tcpdump (CPU / wall)"], e2e);
+    printTable(["name", "tcpdump", ...CLI_ENGINES.flatMap((e) => [`tsbpf --engine ${e}`, "/ tcpdump (CPU / wall)"])], e2e);
     if (!haveCli) console.log("(tsbpf: run `npm run build` first)");
     if (haveCli) {
       const startup = timeCommand(process.execPath, [cli, "--version"]);
