@@ -407,7 +407,6 @@ function pushCallback(env: Env, insn: CallInsn, meta: Meta): void {
 /** check_func_call(): a bpf-to-bpf call. Returns the callee's first instruction. */
 export function checkLocalCall(env: Env, insn: CallInsn): number {
   if (!env.privileged) env.fail("function calls to other bpf functions are allowed for CAP_BPF and CAP_SYS_ADMIN", EINVAL);
-  if (env.cur.lock !== undefined) env.fail("function calls are not allowed while holding a lock", EINVAL);
   const depth = env.cur.frames.length;
   if (depth >= MAX_CALL_FRAMES) env.fail(`the call stack of ${depth + 1} frames is too deep`, E2BIG);
   const target = insn.pc + 1 + insn.imm;
@@ -415,7 +414,9 @@ export function checkLocalCall(env: Env, insn: CallInsn): number {
   const global = env.globalFuncs.get(target);
   if (global !== undefined) {
     // A global function is verified once on its own (after the main program) for
-    // any arguments its prototype allows: here only the arguments are checked.
+    // any arguments its prototype allows: here only the arguments are checked. It
+    // knows nothing of the caller's lock; static ones are walked with it held.
+    if (env.cur.lock !== undefined) env.fail("global function calls are not allowed while holding a lock,\nuse static function instead", EINVAL);
     checkGlobalCallArgs(env, global);
     env.verbose(`Func#${global.subprog} ('${global.name}') is global and assumed valid.\n`);
     if (!env.calledGlobals.includes(target)) env.calledGlobals.push(target);

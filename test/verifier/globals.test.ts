@@ -97,3 +97,20 @@ test("with BTF, a subprogram that tail-calls must return int", () => {
   // With an int return the program gets as far as the tail call's map argument.
   assert.match(tail(INT).error?.message ?? "", /R2 type=scalar expected=map_ptr|expected prog array map/);
 });
+
+test("a static function may be called while holding a bpf_spin_lock, a global one may not", () => {
+  const spec = { name: "locked", type: "BPF_MAP_TYPE_ARRAY" as const, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0, spinLockOffset: 0 };
+  const insns = assemble([
+    "r1 = 0", "*(u32 *)(r10 - 4) = r1", "r2 = r10", "r2 += -4", "r1 = map_fd(0) ll", "call 1", "if r0 == 0 goto +7",
+    "r6 = r0", "r1 = r0", "call 93", "r1 = 0", "call local g", "r1 = r6", "call 94", "r0 = 0", "exit", "g:", CHECKED,
+  ].join("\n"));
+  const start = insns.find((_, k) => k > 0 && insns[k - 1]!.kind === "exit")!.pc;
+  const run = (linkage: BtfFunc["linkage"]) => verifyProgram({
+    insns, progType: "sched_cls", maps: [{ index: 0, name: "locked", spec }],
+    funcInfo: [{ pc: 0, func: MAIN }, { pc: start, func: func(12, "g", G.proto, linkage) }],
+  });
+  const st = run("static");
+  assert.ok(st.accepted, st.log.slice(-3).join("\n"));
+  const gl = run("global");
+  assert.deepEqual(gl.log.slice(-3, -1), ["global function calls are not allowed while holding a lock,", "use static function instead"]);
+});
