@@ -75,7 +75,7 @@ export function emitHelperCall(f: FnCompiler, pc: number): void {
     f.fault(FaultCode.UnknownHelper, id, pc);
     return;
   }
-  if (f.checked && CALLBACK_HELPERS.has(id)) {
+  if (f.checked && f.m.helperCallsBack(id)) {
     // The callback sees the caller's r0 and r6-r9 and leaves r1-r5 (helperRegs in abi.ts).
     c.i32(pc);
     c.get(f.fp);
@@ -94,8 +94,6 @@ export function emitHelperCall(f: FnCompiler, pc: number): void {
   tailCallCheck(f);
 }
 
-/** bpf_for_each_map_elem and bpf_loop: helpers that call a program function back. */
-const CALLBACK_HELPERS = new Set([164, 181]);
 
 /**
  * Checked mode: the kernel map helpers get r1-r4 as i32 halves (no BigInt); the JS

@@ -209,6 +209,10 @@ class ModuleCompiler implements ModuleContext {
     return this.opts.helpers?.get(id)?.name;
   }
 
+  helperCallsBack(id: number): boolean {
+    return id === 164 || id === 181 || this.opts.helpers?.get(id)?.callsBack === true;
+  }
+
   /** Compiles every queued function (calls queue more). */
   compileFunctions(): void {
     for (let i = 0; i < this.funcs.length; i++) {

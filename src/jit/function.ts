@@ -50,6 +50,8 @@ export interface ModuleContext {
   mapAt(addr: number): MapInfo | undefined;
   /** Helper id -> kernel name, when the helper table has that id. */
   helperName(id: number): string | undefined;
+  /** The helper may call a program function back (HelperDef.callsBack, or bpf_loop / bpf_for_each_map_elem). */
+  helperCallsBack(id: number): boolean;
   readonly fastHelpers: boolean;
 }
 

@@ -12,9 +12,10 @@
  *
  * Checked mode gives the interpreter's results for every program, including what
  * unverified ones can observe through registers the kernel's verifier calls
- * unreadable: a helper callback (bpf_loop, bpf_for_each_map_elem, or any helper reached
- * by callx) starts with the caller's r0 and r6-r9 and leaves r1-r5 as it ended (the
- * helperRegs imports), and a function pointer computed at run time — callx or a
+ * unreadable: a helper callback (bpf_loop, bpf_for_each_map_elem, a helper whose
+ * HelperDef says callsBack, or any helper reached by callx) starts with the caller's r0
+ * and r6-r9 and leaves r1-r5 as it ended (the helperRegs imports; a custom helper that
+ * calls back without saying so gives its callbacks zero registers instead), and a function pointer computed at run time — callx or a
  * callback to a slot that is not a compiled function entry — runs that function on an
  * interpreter Machine sharing this machine's stack, budget and tail-call count
  * (Machine.callAt), since the JIT compiles only the entries it can see (bpf-to-bpf call

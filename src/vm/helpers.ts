@@ -32,6 +32,12 @@ export interface HelperDef {
   /** Kernel name without the bpf_ prefix' ambiguity: e.g. "bpf_map_lookup_elem". */
   readonly name: string;
   readonly fn: HelperFn;
+  /**
+   * The helper may call ctx.callFunction (bpf_loop, bpf_for_each_map_elem: ids 181 and
+   * 164 count as such whatever this says). The JIT's checked mode then hands it the
+   * caller's registers, which a callback starts with, as in the interpreter.
+   */
+  readonly callsBack?: boolean;
 }
 
 export type HelperTable = ReadonlyMap<number, HelperDef>;
