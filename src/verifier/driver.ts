@@ -187,8 +187,10 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats, entry?: { start: n
       env.linfo(idx, "; ");
       env.prevLogPos = env.log.endPos;
       let text = texts[idx];
-      if (text === undefined) texts[idx] = text = `${idx}: ${insnText(insn)}\n`;
+      if (text === undefined) texts[idx] = text = `${idx}: ${insnText(insn)}`;
+      // The newline as a chunk of its own: print_insn_state() takes it back to append the state.
       env.verbose(text);
+      env.verbose("\n");
       env.prevInsnPrintPos = env.log.endPos - env.prevLogPos;
       env.prevLogPos = env.log.endPos;
     }

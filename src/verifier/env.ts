@@ -94,6 +94,7 @@ export interface EnvOptions {
   privileged: boolean;
   maps: readonly MapEntry[];
   logLevel: 0 | 1 | 2;
+  logSize?: number;
   lineInfo?: ReadonlyArray<{ pc: number; fileName: string; line: string; lineNumber: number; column: number }>;
   expectedAttachType?: string;
   gpl: boolean;
@@ -145,8 +146,9 @@ export class Env {
   hist!: InsnHistory;
   /** mark_chain_precision() for a register of the current frame (precision.ts); set by the driver. */
   markPrecise: (regno: number) => void = () => undefined;
-  /** The scalar register of each ALU/JMP instruction's immediate operand, made once (immReg). */
-  private readonly imms: Array<Reg | undefined> = [];
+  /** The scalar register of each ALU/JMP immediate value, sign- or zero-extended, made once (immReg). */
+  private readonly immsS = new Map<number, Reg>();
+  private readonly immsZ = new Map<number, Reg>();
   /** Number of possible CPUs (nr_cpu_ids), for bpf_get_smp_processor_id()'s range. */
   nrCpus = 2;
   constructor(o: EnvOptions) {
@@ -178,7 +180,7 @@ export class Env {
     this.progType = o.progType;
     this.privileged = o.privileged;
     this.maps = o.maps;
-    this.log = new VerifierLog(o.logLevel);
+    this.log = new VerifierLog(o.logLevel, o.logSize);
     this.logOn = o.logLevel > 0;
     this.attach = o.expectedAttachType;
     this.gpl = o.gpl;
@@ -188,9 +190,11 @@ export class Env {
   }
 
   /** The known scalar of the immediate at `pc`: sign-extended to 64 bits, or zero-extended (32-bit ALU). */
-  immReg(pc: number, imm: number, signExtend: boolean): Reg {
-    let r = this.imms[pc];
-    if (r === undefined) this.imms[pc] = r = scalarReg(knownImm(imm, signExtend));
+  immReg(_pc: number, imm: number, signExtend: boolean): Reg {
+    // One register per value (not per instruction: straight-line programs have a million).
+    const cache = signExtend ? this.immsS : this.immsZ;
+    let r = cache.get(imm);
+    if (r === undefined) cache.set(imm, (r = scalarReg(knownImm(imm, signExtend))));
     return r;
   }
 
@@ -253,7 +257,11 @@ export class Env {
     this.scratch.all = true;
   }
   clearScratch(): void {
-    this.scratch = { regs: 0, slots: new Set(), all: false };
+    // Reset in place (once per instruction at log level 1 and 2).
+    const sc = this.scratch;
+    sc.regs = 0;
+    sc.all = false;
+    if (sc.slots.size > 0) sc.slots.clear();
   }
   get scratched(): boolean {
     return this.scratch.all || this.scratch.regs !== 0 || this.scratch.slots.size > 0;

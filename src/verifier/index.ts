@@ -62,6 +62,11 @@ export interface VerifierInput {
   readonly privileged?: boolean;
   /** 0: no log, 1: the failing path and states (the kernel's level 1), 2: every path. Default 1. */
   readonly logLevel?: 0 | 1 | 2;
+  /**
+   * Characters of log kept: a longer log keeps its tail, as the kernel's rotating log
+   * keeps the last log_size bytes. Default 16 MiB (libbpf's BPF_LOG_BUF_SIZE).
+   */
+  readonly logSize?: number;
   readonly lineInfo?: ReadonlyArray<{ pc: number; fileName: string; line: string; lineNumber: number; column: number }>;
   readonly funcInfo?: ReadonlyArray<{ pc: number; func: unknown }>;
   /** enum bpf_attach_type name, e.g. "BPF_CGROUP_INET_EGRESS". */
@@ -175,6 +180,7 @@ function verifyOnce(input: VerifierInput, logLevel: 0 | 1 | 2): VerifierResult {
     privileged: input.privileged ?? true,
     maps,
     logLevel,
+    ...(input.logSize !== undefined ? { logSize: input.logSize } : {}),
     ...(input.lineInfo !== undefined ? { lineInfo: input.lineInfo } : {}),
     ...(input.expectedAttachType !== undefined ? { expectedAttachType: input.expectedAttachType } : {}),
     gpl: isGpl(input.license ?? "GPL"),
