@@ -22,7 +22,7 @@ import {
 import { CbpfError } from "../../errors/index.js";
 import { CliFailure, readInput, type CliIo } from "../io.js";
 import { looksLikeText } from "../program-input.js";
-import { formatDump, makeEngine, parseEngine, positiveInt, runCapture } from "./filter.js";
+import { formatDump, loadEngine, makeEngine, parseEngine, positiveInt, runCapture } from "./filter.js";
 
 export interface CbpfCommandOptions {
   dump?: number;
@@ -84,6 +84,7 @@ export async function cbpfCommand(file: string, opts: CbpfCommandOptions, io: Cl
     io.out(formatDump(prog, opts.dump!));
   }
   if (opts.read !== undefined) {
+    await loadEngine(engine);
     const filter = makeEngine(prog, engine);
     return runCapture(
       { input: opts.read, output: opts.write, limit: positiveInt(opts.count, "-c"), pcapng: opts.pcapng, nano: opts.nano, progress: opts.progress, quiet: opts.quiet },

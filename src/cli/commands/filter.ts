@@ -18,21 +18,15 @@
 import { Progress } from "../progress.js";
 import { closeSync, createWriteStream, openSync, readSync, statSync, writeSync, type WriteStream } from "node:fs";
 import { once } from "node:events";
-import {
-  CbpfProgram,
-  EbpfFilter,
-  JitFilter,
-  compileFilter,
-  compileFilterExpression,
-  formatC,
-  formatDecimal,
-  formatListing,
-  FilterError,
-  LINKTYPE_DESCRIPTION,
-  type CbpfFilter,
-  type FilterCompileOptions,
-  type SockFilter,
-} from "../../cbpf/index.js";
+// The engines' modules one by one: the eBPF interpreter and the JIT (and the VM and
+// compiler under them) load only when chosen (loadEngine), not on every start.
+import type { SockFilter } from "../../cbpf/constants.js";
+import type { EbpfFilter } from "../../cbpf/ebpf-filter.js";
+import type { JitFilter } from "../../cbpf/jit-filter.js";
+import { CbpfProgram } from "../../cbpf/interp.js";
+import { compileFilter, type CbpfFilter } from "../../cbpf/jsgen.js";
+import { formatC, formatDecimal, formatListing } from "../../cbpf/text.js";
+import { FilterError, LINKTYPE_DESCRIPTION, compileFilterExpression, type FilterCompileOptions } from "../../cbpf/filter/index.js";
 import { CaptureReader, LINKTYPE_ETHERNET, MAXIMUM_SNAPLEN, PacketRecord, PcapWriter, PcapngWriter, collectBytes, linktypeFromName, linktypeName } from "../../pcap/index.js";
 import { readFileChunks } from "../../pcap/node.js";
 import { PcapError } from "../../errors/index.js";
@@ -69,13 +63,26 @@ export function parseEngine(v: string | undefined): EngineName {
   return e;
 }
 
-/** Prepares a program on an engine. */
+const engineClasses: { ebpf?: typeof EbpfFilter; jit?: typeof JitFilter } = {};
+
+/** Loads the modules of the ebpf and jit engines (makeEngine needs them loaded). */
+export async function loadEngine(engine: EngineName): Promise<void> {
+  if (engine === "ebpf") engineClasses.ebpf ??= (await import("../../cbpf/ebpf-filter.js")).EbpfFilter;
+  if (engine === "jit") engineClasses.jit ??= (await import("../../cbpf/jit-filter.js")).JitFilter;
+}
+
+const loaded = <T>(c: T | undefined, engine: string): T => {
+  if (c === undefined) throw new Error(`internal error: engine ${engine} used before loadEngine()`);
+  return c;
+};
+
+/** Prepares a program on an engine (after loadEngine(engine)). */
 export function makeEngine(prog: readonly SockFilter[], engine: EngineName): CbpfFilter {
   switch (engine) {
     case "ebpf":
-      return new EbpfFilter(prog);
+      return new (loaded(engineClasses.ebpf, engine))(prog);
     case "jit":
-      return new JitFilter(prog);
+      return new (loaded(engineClasses.jit, engine))(prog);
     case "interp":
       return new CbpfProgram(prog);
     default:
@@ -228,7 +235,7 @@ export async function runCapture(o: CaptureRunOptions, filterFor: (linktype: num
     throw e;
   } finally {
     progress?.done();
-    for (const f of filters.values()) if (f instanceof EbpfFilter || f instanceof JitFilter) f.close();
+    for (const f of filters.values()) if (f.engine === "ebpf" || f.engine === "jit") (f as EbpfFilter | JitFilter).close();
   }
   if (o.output !== undefined) {
     // An empty result still gets a file with a header, as tcpdump -w writes one.
@@ -279,7 +286,7 @@ function fastPcap(o: CaptureRunOptions, filterFor: (linktype: number, snaplen: n
     if (o.quiet !== true) io.err(`reading from file ${o.input}, link-type ${linktypeLabel(linktype)}, snapshot length ${snaplen}\n`);
     const filter = filterFor(linktype, snaplen);
     // The JIT reads the packets where they are: the input buffer moves into its memory.
-    const jit = filter instanceof JitFilter ? filter : undefined;
+    const jit = filter.engine === "jit" ? (filter as JitFilter) : undefined;
     if (jit !== undefined) {
       const inSpace = jit.ioBuffer(buf.length);
       inSpace.set(buf.subarray(0, have));
@@ -470,6 +477,7 @@ export async function filterCommand(words: readonly string[], opts: FilterComman
     return 0;
   }
   if (opts.linktype !== undefined) throw new CliFailure("-y/--linktype applies to -d without -r; with -r the capture's link type is used");
+  await loadEngine(engine);
   return runCapture(
     { input: opts.read, output: opts.write, limit, pcapng: opts.pcapng, nano: opts.nano, progress: opts.progress, quiet: opts.quiet },
     (linktype, snap) => makeEngine(compile(linktype, snap), engine),
