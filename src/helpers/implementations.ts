@@ -309,6 +309,13 @@ const IMPLS: Record<number, [string, Impl]> = {
     return BigInt(r);
   }],
   65: ["bpf_xdp_adjust_tail", (env, [c, d]) => BigInt(xdpArg(env, c!, "bpf_xdp_adjust_tail").adjustTail(arg32(d!)))],
+  // The socket lookups: tsbpf's runtime has no sockets, so a lookup finds none (NULL,
+  // as the kernel's does in a namespace without a matching socket); the tuple must
+  // still be readable. bpf_sk_release then never sees a socket; it returns 0.
+  84: ["bpf_sk_lookup_tcp", (env, [, t, size]) => { checked(env.space, t!, argU32(size!), "tuple"); return 0n; }],
+  85: ["bpf_sk_lookup_udp", (env, [, t, size]) => { checked(env.space, t!, argU32(size!), "tuple"); return 0n; }],
+  86: ["bpf_sk_release", () => 0n],
+  99: ["bpf_skc_lookup_tcp", (env, [, t, size]) => { checked(env.space, t!, argU32(size!), "tuple"); return 0n; }],
   87: ["bpf_map_push_elem", (env, [m, v, f]) => { const map = mapArg(env, m!, "bpf_map_push_elem"); return map.pushElem(checked(env.space, v!, map.spec.valueSize, "value"), Number(f! & 0xffffffffn)); }],
   88: ["bpf_map_pop_elem", (env, [m, v]) => { const map = mapArg(env, m!, "bpf_map_pop_elem"); return map.popElem(checked(env.space, v!, map.spec.valueSize, "value", true)); }],
   89: ["bpf_map_peek_elem", (env, [m, v]) => { const map = mapArg(env, m!, "bpf_map_peek_elem"); return map.peekElem(checked(env.space, v!, map.spec.valueSize, "value", true)); }],

@@ -31,9 +31,7 @@
  *  - program types beyond xdp, tc, socket filter, cgroup skb, cgroup sock, cgroup
  *    sock_addr, kprobe, tracepoint, raw tracepoint, perf event and syscall ctx rules;
  *  - socket pointers beyond sock / sock_common (tcp_sock, xdp_sock, bpf_sk_fullsock
- *    and the other casts), and the socket helpers' runtime side (tsbpf's runtime has
- *    no sockets: it does not implement bpf_sk_lookup_*, so such programs verify but
- *    stop at the call with "unknown helper");
+ *    and the other casts; tsbpf's runtime has no sockets, its bpf_sk_lookup_* find none);
  *  - the instruction rewrites (ctx conversion, helper inlining) — tsbpf's engines
  *    run the program as written.
  */

@@ -129,3 +129,15 @@ test("cgroup skb and socket filter runs see the dummy socket and return the head
   assert.deepEqual([...r.dataOut!.subarray(0, 14)], new Array(14).fill(0));
   assert.equal(r.dataOut![14], 0x45);
 });
+
+test("socket lookups find no socket (the runtime has none), on both engines", () => {
+  const insns = assemble([
+    "r2 = 0", "*(u64 *)(r10 - 16) = r2", "*(u64 *)(r10 - 8) = r2", "r2 = r10", "r2 += -16", "r3 = 12", "r4 = -1", "r5 = 0",
+    "call 84", "if r0 == 0 goto +4", "r1 = r0", "call 86", "r0 = 1", "exit", "r0 = 2", "exit",
+  ].join("\n"));
+  const rt = new Runtime();
+  for (const engine of ["interp", "jit"] as const) {
+    const p = rt.loadProgram({ name: "sk", type: "sched_cls", insns, engine, verified: true });
+    assert.equal(p.testRun({ dataIn: ETH_IP4 }).retval, 2, engine);
+  }
+});
