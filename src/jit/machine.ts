@@ -15,7 +15,7 @@
  * unreadable: a helper callback (bpf_loop, bpf_for_each_map_elem, a helper whose
  * HelperDef says callsBack, or any helper reached by callx) starts with the caller's r0
  * and r6-r9 and leaves r1-r5 as it ended (the helperRegs imports; a custom helper that
- * calls back without saying so gives its callbacks zero registers instead), and a function pointer computed at run time — callx or a
+ * calls back without saying so gives its callbacks zeros there instead), and a function pointer computed at run time — callx or a
  * callback to a slot that is not a compiled function entry — runs that function on an
  * interpreter Machine sharing this machine's stack, budget and tail-call count
  * (Machine.callAt), since the JIT compiles only the entries it can see (bpf-to-bpf call
@@ -120,7 +120,7 @@ export class JitMachine {
   private last: RunResult | undefined;
   private lastR0: bigint | undefined;
   /** Registers r0-r9 at each helperRegs call in progress, innermost last (callbacks read and update them). */
-  private readonly helperRegs: bigint[][] = [];
+  private readonly helperRegs: Array<bigint[] | undefined> = [];
   /** Interpreters for functions the JIT did not compile, per program (checked mode). */
   private readonly fallbacks = new Map<PredecodedProgram, Machine>();
   cpu: number;
@@ -418,6 +418,17 @@ export class JitMachine {
       case "helper": {
         const ctx = this.helperContext(compiled, exportsOf);
         const id = d.id;
+        if (this.mode === "checked") {
+          // A helper not declared callsBack has no caller registers to give a callback (zeros, not an enclosing helper's).
+          return ((pc: number, fp: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => {
+            this.helperRegs.push(undefined);
+            try {
+              return this.callHelper(id, ctx, pc, fp, r1, r2, r3, r4, r5);
+            } finally {
+              this.helperRegs.pop();
+            }
+          }) as never;
+        }
         return ((pc: number, fp: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => this.callHelper(id, ctx, pc, fp, r1, r2, r3, r4, r5)) as never;
       }
       case "helperDyn": {

@@ -223,3 +223,19 @@ test("differential fuzz: helper callbacks into arbitrary slots", async () => {
   fc.assert(fc.property(fc.integer({ min: 0, max: 0x7fffffff }), (seed) => check(seed)), { numRuns: runs });
   for (let seed = 1; seed <= 30; seed++) check(seed);
 });
+
+test("a helper that calls back without declaring callsBack gives its callback zeros for r0 and r6-r9, even inside a declared one's callback", async () => {
+  const { helperTable } = await import("../../src/vm/index.js");
+  const { runOnMemoryJit } = await import("../../src/jit/index.js");
+  const { runOnMemory } = await import("../../src/vm/index.js");
+  const helpers = (declared: boolean) => helperTable([
+    { id: 2, name: "outer", callsBack: true, fn: (a, _b, _c, _d, _e, ctx) => ctx.callFunction(a, []) },
+    { id: 3, name: "inner", callsBack: declared, fn: (a, _b, _c, _d, _e, ctx) => ctx.callFunction(a, []) },
+  ]);
+  // main: r6 = 5, outer(cb1); cb1: r6 = 7, inner(cb2); cb2: r0 = r6.
+  const insns = assemble("r6 = 5\nr1 = func(cb1)\ncall 2\nexit\ncb1:\nr6 = 7\nr1 = func(cb2)\ncall 3\nexit\ncb2:\nr0 = r6\nexit");
+  const r0 = (x: ReturnType<typeof runOnMemory>) => (x.result.status === "exit" ? x.result.r0 : undefined);
+  assert.equal(r0(runOnMemory(insns, { helpers: helpers(false) })), 7n);
+  assert.equal(r0(runOnMemoryJit(insns, { helpers: helpers(true) })), 7n);
+  assert.equal(r0(runOnMemoryJit(insns, { helpers: helpers(false) })), 0n);
+});
