@@ -1,21 +1,31 @@
 /**
  * The "jit" filter engine: a classic program converted to eBPF (convertToEbpf, the
  * kernel's bpf_convert_filter), its packet loads rewritten into plain eBPF, compiled
- * to WebAssembly by src/jit in verified mode and run a block of packets per wasm call.
+ * to WebAssembly by src/jit in verified mode, and run many packets per wasm call: the
+ * eBPF program itself loops over the packets (a call per packet costs 10-30 ns on V8
+ * before any filtering, more than most filters).
  *
- * Context. Each packet is described by 16 bytes in the address space, which r1 points
- * at: `len` (the wire length, at offset 0 as in struct __sk_buff, so the converted
- * `ld #pktlen` reads it unchanged), the address of the captured bytes (4) and the
- * captured length (8).
+ * Two loops, two layouts (r6, the converter's ctx register, points at the packet's
+ * record in both):
+ *
+ * - block (run, runBlock): r1 points at a count, then 16-byte descriptors: `len` (the
+ *   wire length, at offset 0 as in struct __sk_buff, so the converted `ld #pktlen`
+ *   reads it unchanged), the address of the captured bytes, the captured length, and
+ *   the verdict the program stores;
+ * - pcap (filterPcapRecords): r1 points at a header naming a span of classic pcap
+ *   records in the address space; the program walks the records (caplen at +8, len at
+ *   +12, data at +16) and stores the verdicts in an array, so `tsbpf filter` reads a
+ *   file into the JIT's memory and filters it where it lies.
  *
  * The rewrite keeps libpcap's bpf_filter() semantics where the kernel's differ (the
  * two differences test/cbpf/interp.test.ts documents), and does what the kernel's
  * bpf_gen_ld_abs() does for BPF_LD|ABS/IND — replace them by ordinary instructions —
  * without the kernel's helpers:
  *
- * - a prologue loads the data address into r8 and the captured length into r9 (the
- *   registers bpf_convert_filter reserves for the data/headlen cache, BPF_REG_D and
- *   BPF_REG_H, and never uses otherwise);
+ * - each packet starts by loading the data address into r8 and the captured length
+ *   into r9 (the registers bpf_convert_filter reserves for the data/headlen cache,
+ *   BPF_REG_D and BPF_REG_H, and never uses otherwise); `exit` stores w0 as the
+ *   verdict and goes on with the next packet;
  * - `ld [k]` (BPF_ABS): `if r9 < k + size goto reject; r0 = *(u16 *)(r8 + k); be16 r0`
  *   (libpcap rejects k + size > caplen; a k with bit 31 set is out of every capture:
  *   the cBPF instruction becomes `ret #0` before conversion, so ancillary offsets,
@@ -25,15 +35,14 @@
  *   sum past 2^32 is out of bounds as in libpcap (the kernel's int offset wraps);
  * - `lsh x` / `rsh x`: a count above 31 gives 0 as in libpcap (eBPF masks it);
  * - a backward `ja` (libpcap's protochain loop) decrements r5, set to
- *   maxBackwardJumps by the prologue; at zero the run ends with r0 = 2^32, which no
- *   cBPF verdict can be (A is 32 bits), and run() throws loop_limit as the
- *   interpreter does;
- * - M[] is zeroed by the prologue when a slot may be read before it is written (the
+ *   maxBackwardJumps for each packet; at zero the program records the packet and
+ *   stops, and the caller throws loop_limit as the interpreter does;
+ * - M[] is zeroed for each packet when a slot may be read before it is written (the
  *   interpreter's choice; the kernel refuses such programs, libpcap reads garbage).
  *
  * Verified mode is sound here: the stack accesses are the converter's fixed M[] slots,
- * the ctx accesses are the three descriptor words, and every packet load is preceded
- * by its bounds check.
+ * the record accesses stay inside the block or the span the caller checked, and every
+ * packet load is preceded by its bounds check.
  */
 import { CbpfError } from "../errors/index.js";
 import type { Insn, JmpCond } from "../isa/index.js";
@@ -345,6 +354,7 @@ export class JitFilter implements CbpfFilter {
   }
 
   run(pkt: Uint8Array, wirelen: number, caplen: number, offset: number): number {
+    if (!(offset >= 0 && caplen >= 0 && offset + caplen <= pkt.length)) throw new RangeError(`packet [${offset}, +${caplen}) outside its ${pkt.length}-byte buffer`);
     let addr: number;
     if (inSpace(pkt, this.space)) addr = pkt.byteOffset + offset;
     else {
@@ -390,11 +400,16 @@ export class JitFilter implements CbpfFilter {
         this.space.u8.set(bytes.subarray(lo, hi), base + lo);
       }
       const w = this.words();
+      const size = bytes.length;
       let d = first;
       for (let i = b; i < b + m; i++, d += 4) {
+        const o = offsets[i]!;
+        const c = caplens[i]!;
+        // The program reads where the descriptors say: they must stay inside bytes.
+        if (!(o >= 0 && c >= 0 && o + c <= size)) throw new RangeError(`packet ${i}: [${o}, +${c}) outside the ${size}-byte buffer`);
         w[d] = wirelens[i]!;
-        w[d + 1] = base + offsets[i]!;
-        w[d + 2] = caplens[i]!;
+        w[d + 1] = base + o;
+        w[d + 2] = c;
       }
       this.runFilled(w, m);
       d = first + 3;

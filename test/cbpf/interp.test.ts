@@ -365,3 +365,15 @@ test("JIT engine: the pcap walk stops at the end, an incomplete record, a caplen
   new DataView(b.buffer, b.byteOffset).setUint32(8, 4, true);
   assert.throws(() => g.filterPcapRecords(b, 0, 20, 100), (e: unknown) => e instanceof CbpfError && e.reason === "loop_limit");
 });
+
+test("JIT engine: packets outside their buffer are refused, not read", () => {
+  const f = new JitFilter([BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0), RETA]);
+  const bytes = Uint8Array.of(1, 2, 3, 4);
+  assert.throws(() => f.run(bytes, 10, 5, 0), RangeError);
+  assert.throws(() => f.run(bytes, 10, 1, -1), RangeError);
+  assert.throws(() => f.runBlock(bytes, 2, [0, 3], [1, 2], [1, 2], new Uint32Array(2)), /packet 1: \[3, \+2\) outside the 4-byte buffer/);
+  const out = new Uint32Array(2);
+  f.runBlock(bytes, 2, [0, 3], [1, 1], [1, 1], out);
+  assert.deepEqual(Array.from(out), [1, 4]);
+  f.close();
+});
