@@ -122,7 +122,7 @@ interface Pending {
 export function doCheck(env: Env, cfg: Cfg, stats: WalkStats, entry?: { start: number; frame: Frame }): WalkStats {
   const explored = new Explored(env, cfg, stats);
   const pending: Pending[] = [];
-  const hist = new InsnHistory();
+  const hist = new InsnHistory(env.len);
   env.hist = hist;
   env.markPrecise = (regno) => markPrecise(env, regno);
   env.push = (st, insn, prev) => {
@@ -137,6 +137,8 @@ export function doCheck(env: Env, cfg: Cfg, stats: WalkStats, entry?: { start: n
   }
   env.cur = { frames: [frame], refs: [], lock: undefined, parent: undefined, unroll: 0, firstInsn: entry?.start ?? 0, histStart: 0 };
   env.insnIdx = entry?.start ?? 0;
+  // No instruction before the entry (a global function's walk follows the main one's).
+  env.prevInsnIdx = -1;
   env.markAllScratched();
   let doPrintState = false;
   const level = env.log.level;

@@ -45,11 +45,25 @@ export class InsnHistory {
   idx = new Int32Array(1024);
   prev = new Int32Array(1024);
   flags = new Int32Array(1024);
+  /** Per entry, what walks traced back from it (precision.ts markChain): context tag, registers, slots. */
+  private mTag = new Int32Array(1024);
+  private mRegs = new Int32Array(1024);
+  private mLo = new Int32Array(1024);
+  private mHi = new Int32Array(1024);
   /** Linked scalars at a comparison: frame * 128 + regno, or frame * 128 + 64 + spi. */
   linked: Array<number[] | undefined> = [];
   cnt = 0;
   /** The entry of the instruction being processed, or -1. */
   visit = -1;
+  /** Per instruction slot, decoded for backtracking (backtrackInsn). */
+  readonly bKind: Uint8Array;
+  readonly bDst: Int8Array;
+  readonly bSrc: Int8Array;
+  constructor(len: number) {
+    this.bKind = new Uint8Array(len);
+    this.bDst = new Int8Array(len);
+    this.bSrc = new Int8Array(len);
+  }
 
   private grow(): void {
     const n = this.idx.length * 2;
@@ -61,6 +75,10 @@ export class InsnHistory {
     this.idx = g(this.idx);
     this.prev = g(this.prev);
     this.flags = g(this.flags);
+    this.mTag = g(this.mTag);
+    this.mRegs = g(this.mRegs);
+    this.mLo = g(this.mLo);
+    this.mHi = g(this.mHi);
   }
 
   /** push_jmp_history() for an instruction reached from `prev`. */
@@ -70,6 +88,7 @@ export class InsnHistory {
     this.idx[k] = insn;
     this.prev[k] = prev;
     this.flags[k] = 0;
+    this.mTag[k] = 0;
     if (this.linked.length > k) this.linked[k] = undefined;
     this.visit = k;
   }
@@ -78,6 +97,31 @@ export class InsnHistory {
   private entry(insn: number): number {
     if (this.visit < 0) this.arrive(insn, insn - 1);
     return this.visit;
+  }
+
+  /**
+   * A walk (context `ctx`) just crossed entry k backwards needing `bt`: true when
+   * earlier walks from here traced all of it; otherwise it is added to what they did.
+   * Only walks whose outer frames need nothing take part.
+   */
+  memo(k: number, ctx: number, bt: Backtrack): boolean {
+    const f = bt.frame;
+    for (let o = 0; o < f; o++) if ((bt.regs[o]! | bt.lo[o]! | bt.hi[o]!) !== 0) return false;
+    const r = bt.regs[f]!;
+    const lo = bt.lo[f]!;
+    const hi = bt.hi[f]!;
+    if (this.mTag[k] !== ctx) {
+      this.mTag[k] = ctx;
+      this.mRegs[k] = r;
+      this.mLo[k] = lo;
+      this.mHi[k] = hi;
+      return false;
+    }
+    if ((r & ~this.mRegs[k]!) === 0 && (lo & ~this.mLo[k]!) === 0 && (hi & ~this.mHi[k]!) === 0) return true;
+    this.mRegs[k]! |= r;
+    this.mLo[k]! |= lo;
+    this.mHi[k]! |= hi;
+    return false;
   }
 
   /** A spill to, or fill from, stack slot spi of `frame` by the current instruction. */
@@ -108,6 +152,7 @@ class Backtrack {
     this.hi.fill(0);
   }
   empty(): boolean {
+    if (this.frame === 0) return (this.regs[0]! | this.lo[0]! | this.hi[0]!) === 0;
     for (let f = 0; f <= this.frame; f++) if ((this.regs[f]! | this.lo[f]! | this.hi[f]!) !== 0) return false;
     return true;
   }
@@ -181,80 +226,153 @@ function syncLinked(bt: Backtrack, items: number[] | undefined): void {
  * backtrack_insn(): what instruction i needs precise before it, given what is traced
  * after it (`subseq`: the instruction the path went on to). False: give up.
  */
-function backtrackInsn(env: Env, i: number, subseq: number, e: number, bt: Backtrack): boolean {
+// What backtracking needs of each instruction, decoded once per slot (the
+// instruction objects' fields are megamorphic loads): a kind, dst, and the source
+// register (-1: an immediate).
+const B_UNSET = 0, B_NOP = 1, B_MOV = 2, B_ALU = 3, B_LDX = 4, B_STX = 5, B_ST = 6, B_ATOMIC = 7, B_LDIMM = 8, B_LDABS = 9,
+  B_JMP = 10, B_HELPER = 11, B_GIVE_UP = 12;
+
+function decodeFor(env: Env, h: InsnHistory, i: number): number {
   const insn: Insn | undefined = env.bySlot[i];
-  if (insn === undefined) return true; // ld_imm64's second half
-  const h = env.hist;
-  const f = bt.frame;
-  switch (env.code[i]) {
-    case K_ALU: {
-      const a = insn as AluInsn;
-      if (!bt.hasReg(f, a.dst)) return true;
-      if (a.op === "neg") return true;
-      if (a.op === "mov" || a.op === "movsx") {
-        bt.clearReg(f, a.dst);
-        if (a.src.kind === "reg" && a.src.reg !== 10) bt.setReg(f, a.src.reg);
-      } else if (a.src.kind === "reg" && a.src.reg !== 10) {
-        bt.setReg(f, a.src.reg);
+  let kind = B_NOP;
+  let dst = 0;
+  let src = -1;
+  if (insn !== undefined) {
+    switch (env.code[i]) {
+      case K_ALU: {
+        const a = insn as AluInsn;
+        dst = a.dst;
+        src = a.src.kind === "reg" ? a.src.reg : -1;
+        kind = a.op === "neg" ? B_NOP : a.op === "mov" || a.op === "movsx" ? B_MOV : B_ALU;
+        break;
       }
-      return true;
+      case K_END:
+      case K_JA:
+        break;
+      case K_LDX:
+        kind = B_LDX;
+        dst = (insn as LdxInsn).dst;
+        break;
+      case K_STX:
+        kind = B_STX;
+        dst = (insn as StxInsn).dst;
+        src = (insn as StxInsn).src;
+        break;
+      case K_ST:
+        kind = B_ST;
+        dst = (insn as { dst: number }).dst;
+        break;
+      case K_ATOMIC:
+        kind = B_ATOMIC;
+        dst = (insn as AtomicInsn).dst;
+        src = (insn as AtomicInsn).src;
+        break;
+      case K_LD_IMM64:
+        kind = B_LDIMM;
+        dst = (insn as { dst: number }).dst;
+        break;
+      case K_LD_ABS:
+      case K_LD_IND:
+        kind = B_LDABS;
+        break;
+      case K_JMP: {
+        const j = insn as JmpInsn;
+        kind = B_JMP;
+        dst = j.dst;
+        src = j.src.kind === "reg" ? j.src.reg : -1;
+        break;
+      }
+      case K_CALL:
+        kind = (insn as CallInsn).target === "helper" ? B_HELPER : B_GIVE_UP;
+        break;
+      default:
+        // exit (leaving a subprogram or callback backwards), callx
+        kind = B_GIVE_UP;
     }
-    case K_END:
-    case K_JA:
+  }
+  h.bKind[i] = kind;
+  h.bDst[i] = dst;
+  h.bSrc[i] = src;
+  return kind;
+}
+
+/**
+ * backtrack_insn(): what instruction i needs precise before it, given what is traced
+ * after it (`subseq`: the instruction the path went on to). False: give up.
+ */
+function backtrackInsn(env: Env, i: number, subseq: number, e: number, bt: Backtrack): boolean {
+  const h = env.hist;
+  let kind = h.bKind[i]!;
+  if (kind === B_UNSET) kind = decodeFor(env, h, i);
+  if (kind === B_NOP) return true;
+  const f = bt.frame;
+  const dst = h.bDst[i]!;
+  const src = h.bSrc[i]!;
+  switch (kind) {
+    case B_MOV:
+      if (!bt.hasReg(f, dst)) return true;
+      bt.clearReg(f, dst);
+      if (src >= 0 && src !== 10) bt.setReg(f, src);
       return true;
-    case K_LDX: {
-      const l = insn as LdxInsn;
-      if (!bt.hasReg(f, l.dst)) return true;
-      bt.clearReg(f, l.dst);
+    case B_ALU:
+      if (bt.hasReg(f, dst) && src >= 0 && src !== 10) bt.setReg(f, src);
+      return true;
+    case B_LDX:
+      if (!bt.hasReg(f, dst)) return true;
+      bt.clearReg(f, dst);
       // A fill: the slot's spilled scalar is what the register got.
       if (e >= 0 && (h.flags[e]! & F_STACK) !== 0) bt.setSlot((h.flags[e]! >> 6) & 7, h.flags[e]! & 63);
       return true;
-    }
-    case K_STX:
-    case K_ST: {
-      const s = insn as StxInsn;
-      if (bt.hasReg(f, s.dst)) return false; // a traced scalar used as an address
+    case B_STX:
+    case B_ST: {
+      if (bt.hasReg(f, dst)) return false; // a traced scalar used as an address
       if (e < 0 || (h.flags[e]! & F_STACK) === 0) return true;
       const fr = (h.flags[e]! >> 6) & 7;
       const spi = h.flags[e]! & 63;
       if (!bt.hasSlot(fr, spi)) return true;
       bt.clearSlot(fr, spi);
-      if (env.code[i] === K_STX) bt.setReg(f, s.src);
+      if (kind === B_STX) bt.setReg(f, src);
       return true;
     }
-    case K_ATOMIC: {
-      const a = insn as AtomicInsn;
-      return !(bt.hasReg(f, a.dst) || bt.hasReg(f, a.src) || bt.hasReg(f, 0));
-    }
-    case K_LD_IMM64:
-      bt.clearReg(f, (insn as { dst: number }).dst);
+    case B_ATOMIC:
+      return !(bt.hasReg(f, dst) || bt.hasReg(f, src) || bt.hasReg(f, 0));
+    case B_LDIMM:
+      bt.clearReg(f, dst);
       return true;
-    case K_LD_ABS:
-    case K_LD_IND:
+    case B_LDABS:
       return !bt.hasReg(f, 0);
-    case K_JMP: {
-      const j = insn as JmpInsn;
+    case B_JMP: {
       const items = e >= 0 ? h.linked[e] : undefined;
       syncLinked(bt, items);
-      if (j.src.kind === "reg" && (bt.hasReg(f, j.dst) || bt.hasReg(f, j.src.reg))) {
-        bt.setReg(f, j.dst);
-        bt.setReg(f, j.src.reg);
+      if (src >= 0 && (bt.hasReg(f, dst) || bt.hasReg(f, src))) {
+        bt.setReg(f, dst);
+        bt.setReg(f, src);
       }
       syncLinked(bt, items);
       return true;
     }
-    case K_CALL: {
-      const c = insn as CallInsn;
-      // A subprogram call, or a helper entering a callback (the path went on elsewhere): frames change.
-      if (c.target !== "helper" || subseq !== i + 1) return false;
+    case B_HELPER:
+      // A helper entering a callback (the path went on elsewhere): frames change.
+      if (subseq !== i + 1) return false;
       bt.clearReg(f, 0);
       return (bt.regs[f]! & 0x3e) === 0;
-    }
     default:
-      // exit (leaving a subprogram or callback backwards), callx
+      // a subprogram call, exit, callx
       return false;
   }
 }
+
+/**
+ * What walks from the current state traced back from each history entry they
+ * crossed (per entry: the path's context, and the registers and slots of the
+ * walk's frame). A later walk that crosses the same entry needing no more is done:
+ * the earlier walks marked everything that depends on (backtracking is monotone and
+ * distributes over unions). A loop with a constant bound marks its counter every
+ * iteration; without this each mark walks back to the last checkpoint.
+ */
+let memoCtx = 0;
+let memoSt: VState | undefined;
+let memoHs = -1;
 
 /** mark_all_scalars_precise(): every checkpoint on the path, every scalar. */
 function markAllPrecise(st: VState): void {
@@ -265,9 +383,15 @@ function markAllPrecise(st: VState): void {
  * __mark_chain_precision(): traces what `bt` holds back from instruction `last` of
  * the current state `st` (not itself backtracked) through its checkpoints.
  */
-function markChain(env: Env, st: VState, last: number, bt: Backtrack): void {
+function markChain(env: Env, st: VState, last: number, bt: Backtrack, memo = false): void {
   if (bt.empty()) return;
   const h = env.hist;
+  let own = memo;
+  if (memo && (memoSt !== st || memoHs !== st.histStart)) {
+    memoSt = st;
+    memoHs = st.histStart;
+    memoCtx++;
+  }
   const hIdx = h.idx;
   const hPrev = h.prev;
   let first = st.firstInsn;
@@ -292,10 +416,12 @@ function markChain(env: Env, st: VState, last: number, bt: Backtrack): void {
         if (cursor > hs && hIdx[cursor - 1] === i) {
           i = hPrev[cursor - 1]!;
           cursor--;
+          if (own && h.memo(cursor, memoCtx, bt)) return;
         } else i--;
         if (i < 0) return markAllPrecise(st);
       }
     }
+    own = false;
     if (cp === undefined) break;
     const frames = cp.state.frames;
     if (frames.length !== bt.frame + 1) return markAllPrecise(st);
@@ -340,7 +466,7 @@ export function markPrecise(env: Env, regno: number): void {
   if (st.frames[f]!.regs[regno]?.type !== "SCALAR_VALUE") return;
   BT.reset(f);
   BT.setReg(f, regno);
-  markChain(env, st, env.insnIdx, BT);
+  markChain(env, st, env.insnIdx, BT, true);
 }
 
 /**
