@@ -122,7 +122,7 @@ interface Pending {
 export function doCheck(env: Env, cfg: Cfg, stats: WalkStats, entry?: { start: number; frame: Frame }): WalkStats {
   const explored = new Explored(env, cfg, stats);
   const pending: Pending[] = [];
-  const hist = new InsnHistory(env.len);
+  const hist = InsnHistory.forProgram(env.len);
   env.hist = hist;
   env.markPrecise = (regno) => markPrecise(env, regno);
   env.push = (st, insn, prev) => {

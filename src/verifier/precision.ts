@@ -65,6 +65,25 @@ export class InsnHistory {
     this.bSrc = new Int8Array(len);
   }
 
+  /** Empty again, for a program of len slots (at most the one it was made for). */
+  private reset(len: number): void {
+    this.cnt = 0;
+    this.visit = -1;
+    this.linked = [];
+    this.bKind.fill(0, 0, len);
+  }
+
+  /**
+   * A history for a walk of a program of len slots: one kept for programs of up to
+   * 64k slots, so that verifying a small program allocates none.
+   */
+  static forProgram(len: number): InsnHistory {
+    if (len > 0x10000) return new InsnHistory(len);
+    if (kept === undefined || kept.bKind.length < len) kept = new InsnHistory(Math.max(len, 4096));
+    else kept.reset(len);
+    return kept;
+  }
+
   private grow(): void {
     const n = this.idx.length * 2;
     const g = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
@@ -138,6 +157,8 @@ export class InsnHistory {
     this.linked[k] = items;
   }
 }
+
+let kept: InsnHistory | undefined;
 
 /** The registers and slots whose values are still to be traced (struct backtrack_state), per frame. */
 class Backtrack {
