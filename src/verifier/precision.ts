@@ -121,14 +121,11 @@ export class InsnHistory {
   /**
    * A walk (context `ctx`) just crossed entry k backwards needing `bt`: true when
    * earlier walks from here traced all of it; otherwise it is added to what they did.
-   * Only walks whose outer frames need nothing take part.
+   * Only walks whose outer frames need nothing take part; the walk's frame f's
+   * masks are passed (markChain keeps them in locals).
    */
-  memo(k: number, ctx: number, bt: Backtrack): boolean {
-    const f = bt.frame;
+  memo(k: number, ctx: number, bt: Backtrack, f: number, r: number, lo: number, hi: number): boolean {
     for (let o = 0; o < f; o++) if ((bt.regs[o]! | bt.lo[o]! | bt.hi[o]!) !== 0) return false;
-    const r = bt.regs[f]!;
-    const lo = bt.lo[f]!;
-    const hi = bt.hi[f]!;
     if (this.mTag[k] !== ctx) {
       this.mTag[k] = ctx;
       this.mRegs[k] = r;
@@ -168,9 +165,12 @@ class Backtrack {
   readonly hi = new Int32Array(MAX_FRAMES);
   reset(frame: number): void {
     this.frame = frame;
-    this.regs.fill(0);
-    this.lo.fill(0);
-    this.hi.fill(0);
+    // A loop, not fill(): three builtin calls cost more than 24 stores here.
+    for (let f = 0; f < MAX_FRAMES; f++) {
+      this.regs[f] = 0;
+      this.lo[f] = 0;
+      this.hi[f] = 0;
+    }
   }
   empty(): boolean {
     if (this.frame === 0) return (this.regs[0]! | this.lo[0]! | this.hi[0]!) === 0;
@@ -318,72 +318,6 @@ function decodeFor(env: Env, h: InsnHistory, i: number): number {
 }
 
 /**
- * backtrack_insn(): what instruction i needs precise before it, given what is traced
- * after it (`subseq`: the instruction the path went on to). False: give up.
- */
-function backtrackInsn(env: Env, i: number, subseq: number, e: number, bt: Backtrack): boolean {
-  const h = env.hist;
-  let kind = h.bKind[i]!;
-  if (kind === B_UNSET) kind = decodeFor(env, h, i);
-  if (kind === B_NOP) return true;
-  const f = bt.frame;
-  const dst = h.bDst[i]!;
-  const src = h.bSrc[i]!;
-  switch (kind) {
-    case B_MOV:
-      if (!bt.hasReg(f, dst)) return true;
-      bt.clearReg(f, dst);
-      if (src >= 0 && src !== 10) bt.setReg(f, src);
-      return true;
-    case B_ALU:
-      if (bt.hasReg(f, dst) && src >= 0 && src !== 10) bt.setReg(f, src);
-      return true;
-    case B_LDX:
-      if (!bt.hasReg(f, dst)) return true;
-      bt.clearReg(f, dst);
-      // A fill: the slot's spilled scalar is what the register got.
-      if (e >= 0 && (h.flags[e]! & F_STACK) !== 0) bt.setSlot((h.flags[e]! >> 6) & 7, h.flags[e]! & 63);
-      return true;
-    case B_STX:
-    case B_ST: {
-      if (bt.hasReg(f, dst)) return false; // a traced scalar used as an address
-      if (e < 0 || (h.flags[e]! & F_STACK) === 0) return true;
-      const fr = (h.flags[e]! >> 6) & 7;
-      const spi = h.flags[e]! & 63;
-      if (!bt.hasSlot(fr, spi)) return true;
-      bt.clearSlot(fr, spi);
-      if (kind === B_STX) bt.setReg(f, src);
-      return true;
-    }
-    case B_ATOMIC:
-      return !(bt.hasReg(f, dst) || bt.hasReg(f, src) || bt.hasReg(f, 0));
-    case B_LDIMM:
-      bt.clearReg(f, dst);
-      return true;
-    case B_LDABS:
-      return !bt.hasReg(f, 0);
-    case B_JMP: {
-      const items = e >= 0 ? h.linked[e] : undefined;
-      syncLinked(bt, items);
-      if (src >= 0 && (bt.hasReg(f, dst) || bt.hasReg(f, src))) {
-        bt.setReg(f, dst);
-        bt.setReg(f, src);
-      }
-      syncLinked(bt, items);
-      return true;
-    }
-    case B_HELPER:
-      // A helper entering a callback (the path went on elsewhere): frames change.
-      if (subseq !== i + 1) return false;
-      bt.clearReg(f, 0);
-      return (bt.regs[f]! & 0x3e) === 0;
-    default:
-      // a subprogram call, exit, callx
-      return false;
-  }
-}
-
-/**
  * What walks from the current state traced back from each history entry they
  * crossed (per entry: the path's context, and the registers and slots of the
  * walk's frame). A later walk that crosses the same entry needing no more is done:
@@ -400,9 +334,21 @@ function markAllPrecise(st: VState): void {
   for (let cp = st.parent; cp !== undefined && !cp.allPrecise; cp = cp.state.parent) cp.allPrecise = true;
 }
 
+/** Are the masks of frames 0..f-1 (those the walk's frame was called from) empty? */
+function outerEmpty(bt: Backtrack, f: number): boolean {
+  for (let o = 0; o < f; o++) if ((bt.regs[o]! | bt.lo[o]! | bt.hi[o]!) !== 0) return false;
+  return true;
+}
+
 /**
  * __mark_chain_precision(): traces what `bt` holds back from instruction `last` of
  * the current state `st` (not itself backtracked) through its checkpoints.
+ *
+ * backtrack_insn() is inlined in the walk, and the walk's frame's masks (registers,
+ * slots 0-31, slots 32-63) are kept in local int32s, written back to `bt` only
+ * where something else reads them (linked scalars, a checkpoint, the end): a loop
+ * with a constant bound marks its counter every iteration and each mark steps over
+ * tens of instructions, so a step must cost a few loads and a switch.
  */
 function markChain(env: Env, st: VState, last: number, bt: Backtrack, memo = false): void {
   if (bt.empty()) return;
@@ -415,6 +361,19 @@ function markChain(env: Env, st: VState, last: number, bt: Backtrack, memo = fal
   }
   const hIdx = h.idx;
   const hPrev = h.prev;
+  const hFlags = h.flags;
+  const kinds = h.bKind;
+  const dsts = h.bDst;
+  const srcs = h.bSrc;
+  // The walk's frame: every path of a walk stays in it (a checkpoint with another
+  // frame count, or a call or exit crossed, gives up below).
+  const f = bt.frame;
+  const btRegs = bt.regs;
+  const btLo = bt.lo;
+  const btHi = bt.hi;
+  let regs = btRegs[f]! | 0;
+  let lo = btLo[f]! | 0;
+  let hi = btHi[f]! | 0;
   let first = st.firstInsn;
   let hs = st.histStart;
   let cursor = h.cnt;
@@ -427,17 +386,107 @@ function markChain(env: Env, st: VState, last: number, bt: Backtrack, memo = fal
       for (;;) {
         if (skip) skip = false;
         else {
+          // backtrack_insn() for instruction i; e: its history entry, or -1.
           const e = cursor > hs && hIdx[cursor - 1] === i ? cursor - 1 : -1;
-          if (!backtrackInsn(env, i, subseq, e, bt)) return markAllPrecise(st);
+          let kind = kinds[i]!;
+          if (kind === B_UNSET) kind = decodeFor(env, h, i);
+          if (kind !== B_NOP) {
+            const dst = dsts[i]!;
+            const src = srcs[i]!;
+            switch (kind) {
+              case B_MOV:
+                if (((regs >> dst) & 1) !== 0) {
+                  regs &= ~(1 << dst);
+                  if (src >= 0 && src !== 10) regs |= 1 << src;
+                }
+                break;
+              case B_ALU:
+                if (((regs >> dst) & 1) !== 0 && src >= 0 && src !== 10) regs |= 1 << src;
+                break;
+              case B_LDX:
+                if (((regs >> dst) & 1) !== 0) {
+                  regs &= ~(1 << dst);
+                  // A fill: the slot's spilled scalar is what the register got.
+                  if (e >= 0 && (hFlags[e]! & F_STACK) !== 0) {
+                    const fr = (hFlags[e]! >> 6) & 7;
+                    const spi = hFlags[e]! & 63;
+                    if (fr !== f) bt.setSlot(fr, spi);
+                    else if (spi < 32) lo |= 1 << spi;
+                    else hi |= 1 << (spi - 32);
+                  }
+                }
+                break;
+              case B_STX:
+              case B_ST: {
+                if (((regs >> dst) & 1) !== 0) return markAllPrecise(st); // a traced scalar used as an address
+                if (e < 0 || (hFlags[e]! & F_STACK) === 0) break;
+                const fr = (hFlags[e]! >> 6) & 7;
+                const spi = hFlags[e]! & 63;
+                if (fr !== f) {
+                  if (!bt.hasSlot(fr, spi)) break;
+                  bt.clearSlot(fr, spi);
+                } else if (spi < 32) {
+                  if (((lo >>> spi) & 1) === 0) break;
+                  lo &= ~(1 << spi);
+                } else {
+                  if (((hi >>> (spi - 32)) & 1) === 0) break;
+                  hi &= ~(1 << (spi - 32));
+                }
+                if (kind === B_STX) regs |= 1 << src;
+                break;
+              }
+              case B_ATOMIC:
+                if ((regs & ((1 << dst) | (1 << src) | 1)) !== 0) return markAllPrecise(st);
+                break;
+              case B_LDIMM:
+                regs &= ~(1 << dst);
+                break;
+              case B_LDABS:
+                if ((regs & 1) !== 0) return markAllPrecise(st);
+                break;
+              case B_JMP: {
+                const items = e >= 0 ? h.linked[e] : undefined;
+                if (items !== undefined) {
+                  btRegs[f] = regs;
+                  btLo[f] = lo;
+                  btHi[f] = hi;
+                  syncLinked(bt, items);
+                  regs = btRegs[f]!;
+                  lo = btLo[f]!;
+                  hi = btHi[f]!;
+                }
+                if (src >= 0 && (regs & ((1 << dst) | (1 << src))) !== 0) regs |= (1 << dst) | (1 << src);
+                if (items !== undefined) {
+                  btRegs[f] = regs;
+                  btLo[f] = lo;
+                  btHi[f] = hi;
+                  syncLinked(bt, items);
+                  regs = btRegs[f]!;
+                  lo = btLo[f]!;
+                  hi = btHi[f]!;
+                }
+                break;
+              }
+              case B_HELPER:
+                // A helper entering a callback (the path went on elsewhere): frames change.
+                if (subseq !== i + 1) return markAllPrecise(st);
+                regs &= ~1;
+                if ((regs & 0x3e) !== 0) return markAllPrecise(st);
+                break;
+              default:
+                // a subprogram call, exit, callx
+                return markAllPrecise(st);
+            }
+          }
         }
-        if (bt.empty()) return;
+        if ((regs | lo | hi) === 0 && (f === 0 || outerEmpty(bt, f))) return;
         subseq = i;
         // get_prev_insn_idx()
         if (i === first && (cursor === hs || (cursor === hs + 1 && hIdx[hs] === i))) break;
         if (cursor > hs && hIdx[cursor - 1] === i) {
           i = hPrev[cursor - 1]!;
           cursor--;
-          if (own && h.memo(cursor, memoCtx, bt)) return;
+          if (own && h.memo(cursor, memoCtx, bt, f, regs, lo, hi)) return;
         } else i--;
         if (i < 0) return markAllPrecise(st);
       }
@@ -445,29 +494,35 @@ function markChain(env: Env, st: VState, last: number, bt: Backtrack, memo = fal
     own = false;
     if (cp === undefined) break;
     const frames = cp.state.frames;
-    if (frames.length !== bt.frame + 1) return markAllPrecise(st);
+    if (frames.length !== f + 1) return markAllPrecise(st);
     if (cp.allPrecise) return;
+    btRegs[f] = regs;
+    btLo[f] = lo;
+    btHi[f] = hi;
     const prec = cp.prec;
-    for (let f = 0; f <= bt.frame; f++) {
-      const fr = frames[f]!;
-      let m = bt.regs[f]!;
+    for (let g = 0; g <= f; g++) {
+      const fr = frames[g]!;
+      let m = btRegs[g]!;
       for (let r = 0; m !== 0; r++, m >>>= 1) {
         if ((m & 1) === 0) continue;
-        if (fr.regs[r]!.type !== "SCALAR_VALUE" || ((prec[f * 3]! >> r) & 1) !== 0) bt.clearReg(f, r);
-        else prec[f * 3]! |= 1 << r;
+        if (fr.regs[r]!.type !== "SCALAR_VALUE" || ((prec[g * 3]! >> r) & 1) !== 0) bt.clearReg(g, r);
+        else prec[g * 3]! |= 1 << r;
       }
       for (let w = 0; w < 2; w++) {
-        let s = w === 0 ? bt.lo[f]! : bt.hi[f]!;
+        let s = w === 0 ? btLo[g]! : btHi[g]!;
         for (let k = 0; s !== 0; k++, s >>>= 1) {
           if ((s & 1) === 0) continue;
           const spi = w * 32 + k;
           const bit = 1 << k;
-          if (!isSpilledScalar(fr, spi) || (prec[f * 3 + 1 + w]! & bit) !== 0) bt.clearSlot(f, spi);
-          else prec[f * 3 + 1 + w]! |= bit;
+          if (!isSpilledScalar(fr, spi) || (prec[g * 3 + 1 + w]! & bit) !== 0) bt.clearSlot(g, spi);
+          else prec[g * 3 + 1 + w]! |= bit;
         }
       }
     }
-    if (bt.empty()) return;
+    regs = btRegs[f]!;
+    lo = btLo[f]!;
+    hi = btHi[f]!;
+    if ((regs | lo | hi) === 0 && (f === 0 || outerEmpty(bt, f))) return;
     subseq = first;
     first = cp.first;
     last = cp.last;
@@ -476,7 +531,7 @@ function markChain(env: Env, st: VState, last: number, bt: Backtrack, memo = fal
     cp = cp.state.parent;
   }
   // Something traced reached the program's start: missed (the kernel's fallback too).
-  if (!bt.empty()) markAllPrecise(st);
+  if ((regs | lo | hi) !== 0 || !outerEmpty(bt, f)) markAllPrecise(st);
 }
 
 /** mark_chain_precision(env, regno): register regno of the current frame. */
