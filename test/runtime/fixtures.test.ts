@@ -18,6 +18,7 @@ import { loadCollectionSpec } from "../../src/elf/index.js";
 import { MapError, PerfReader, errnoName, type BpfMap, type PerfEventArrayMap } from "../../src/maps/index.js";
 import { parseProgramType, shortProgTypeName } from "../../src/progtypes/index.js";
 import { Runtime, TestRunError, loadCollection, type Collection } from "../../src/runtime/index.js";
+import { VerifierError } from "../../src/verifier/index.js";
 import { REPO_ROOT } from "../support/paths.js";
 
 const FIXTURES = join(REPO_ROOT, "test", "fixtures", "runtime");
@@ -194,8 +195,9 @@ for (const name of manifests) {
 }
 
 /**
- * A program the kernel's verifier rejects: tsbpf has no verifier yet (issue 4), so only
- * the object is checked here; the verdict itself is a skipped subtest.
+ * A program the kernel's verifier rejects: loading it through the runtime (which
+ * verifies by default) must fail the same way, with the kernel's errno, its closing
+ * message and its processed-instruction line.
  */
 async function rejectedFixture(t: TestContext, m: Manifest, object: string, golden: Golden): Promise<void> {
   assert.equal(m.expect, "rejected");
@@ -208,7 +210,20 @@ async function rejectedFixture(t: TestContext, m: Manifest, object: string, gold
     }
   });
   const reason = golden.log?.[golden.log.length - 2] ?? "";
-  await t.test(`verifier rejects it (errno ${golden.errno}: ${reason})`, { skip: "verifier: issue 4" }, () => {});
+  await t.test(`verifier rejects it (errno ${golden.errno}: ${reason})`, () => {
+    const spec = loadCollectionSpec(input(object), { name: goldenName(object) });
+    let err: unknown;
+    try {
+      loadCollection(kernelLikeRuntime(), spec, { logLevel: 1 });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof VerifierError, `expected a VerifierError, got ${String(err)}`);
+    assert.equal(err.errno, golden.errno);
+    assert.ok(err.log.includes(reason), `"${reason}" not in tsbpf's log:\n${err.log.join("\n")}`);
+    const processed = golden.log?.[golden.log.length - 1] ?? "";
+    assert.ok(err.log.includes(processed), `"${processed}" not in tsbpf's log:\n${err.log.join("\n")}`);
+  });
 }
 
 async function runFixture(t: TestContext, m: Manifest, object: string, golden: Golden): Promise<void> {
