@@ -161,7 +161,7 @@ function readSysctl(): string {
 const VERIFIER_INDEX = join(REPO_ROOT, "src", "verifier", "index.ts");
 const PENDING_FILE = join(CORPUS_DIR, "tsbpf-pending.txt");
 /** Per case; a verifier that takes longer disagrees (the kernel needs at most about 2 s for any case). */
-const TSBPF_TIMEOUT_MS = Number(process.env.TSBPF_CORPUS_TIMEOUT_MS ?? 10_000);
+const TSBPF_TIMEOUT_MS = Number(process.env.TSBPF_CORPUS_TIMEOUT_MS ?? 20_000);
 
 /** corpus/tsbpf-pending.txt: `CASE-NAME  reason` lines; those cases run as todo. */
 function pendingCases(): Map<string, string> {
