@@ -55,14 +55,13 @@ export class InsnHistory {
   cnt = 0;
   /** The entry of the instruction being processed, or -1. */
   visit = -1;
-  /** Per instruction slot, decoded for backtracking (backtrackInsn). */
-  readonly bKind: Uint8Array;
-  readonly bDst: Int8Array;
-  readonly bSrc: Int8Array;
+  /**
+   * Per instruction slot, decoded for backtracking (markChain): kind | dst << 8 |
+   * (src + 1) << 16, one load per step; 0 (B_UNSET): not decoded yet.
+   */
+  readonly bCode: Int32Array;
   constructor(len: number) {
-    this.bKind = new Uint8Array(len);
-    this.bDst = new Int8Array(len);
-    this.bSrc = new Int8Array(len);
+    this.bCode = new Int32Array(len);
   }
 
   /** Empty again, for a program of len slots (at most the one it was made for). */
@@ -70,7 +69,7 @@ export class InsnHistory {
     this.cnt = 0;
     this.visit = -1;
     this.linked = [];
-    this.bKind.fill(0, 0, len);
+    this.bCode.fill(0, 0, len);
   }
 
   /**
@@ -79,7 +78,7 @@ export class InsnHistory {
    */
   static forProgram(len: number): InsnHistory {
     if (len > 0x10000) return new InsnHistory(len);
-    if (kept === undefined || kept.bKind.length < len) kept = new InsnHistory(Math.max(len, 4096));
+    if (kept === undefined || kept.bCode.length < len) kept = new InsnHistory(Math.max(len, 4096));
     else kept.reset(len);
     return kept;
   }
@@ -253,6 +252,7 @@ function syncLinked(bt: Backtrack, items: number[] | undefined): void {
 const B_UNSET = 0, B_NOP = 1, B_MOV = 2, B_ALU = 3, B_LDX = 4, B_STX = 5, B_ST = 6, B_ATOMIC = 7, B_LDIMM = 8, B_LDABS = 9,
   B_JMP = 10, B_HELPER = 11, B_GIVE_UP = 12;
 
+/** Decodes slot i for backtracking into h.bCode; returns the code. */
 function decodeFor(env: Env, h: InsnHistory, i: number): number {
   const insn: Insn | undefined = env.bySlot[i];
   let kind = B_NOP;
@@ -311,10 +311,9 @@ function decodeFor(env: Env, h: InsnHistory, i: number): number {
         kind = B_GIVE_UP;
     }
   }
-  h.bKind[i] = kind;
-  h.bDst[i] = dst;
-  h.bSrc[i] = src;
-  return kind;
+  const code = kind | (dst << 8) | ((src + 1) << 16);
+  h.bCode[i] = code;
+  return code;
 }
 
 /**
@@ -362,9 +361,7 @@ function markChain(env: Env, st: VState, last: number, bt: Backtrack, memo = fal
   const hIdx = h.idx;
   const hPrev = h.prev;
   const hFlags = h.flags;
-  const kinds = h.bKind;
-  const dsts = h.bDst;
-  const srcs = h.bSrc;
+  const codes = h.bCode;
   // The walk's frame: every path of a walk stays in it (a checkpoint with another
   // frame count, or a call or exit crossed, gives up below).
   const f = bt.frame;
@@ -383,16 +380,19 @@ function markChain(env: Env, st: VState, last: number, bt: Backtrack, memo = fal
   for (;;) {
     if (last >= 0) {
       let i = last;
+      // The instruction of the latest history entry not crossed yet, or -1.
+      let entryInsn = cursor > hs ? hIdx[cursor - 1]! : -1;
       for (;;) {
         if (skip) skip = false;
         else {
           // backtrack_insn() for instruction i; e: its history entry, or -1.
-          const e = cursor > hs && hIdx[cursor - 1] === i ? cursor - 1 : -1;
-          let kind = kinds[i]!;
-          if (kind === B_UNSET) kind = decodeFor(env, h, i);
+          const e = entryInsn === i ? cursor - 1 : -1;
+          let code = codes[i]!;
+          if (code === B_UNSET) code = decodeFor(env, h, i);
+          const kind = code & 255;
           if (kind !== B_NOP) {
-            const dst = dsts[i]!;
-            const src = srcs[i]!;
+            const dst = (code >> 8) & 255;
+            const src = ((code >> 16) & 255) - 1;
             switch (kind) {
               case B_MOV:
                 if (((regs >> dst) & 1) !== 0) {
@@ -483,9 +483,10 @@ function markChain(env: Env, st: VState, last: number, bt: Backtrack, memo = fal
         subseq = i;
         // get_prev_insn_idx()
         if (i === first && (cursor === hs || (cursor === hs + 1 && hIdx[hs] === i))) break;
-        if (cursor > hs && hIdx[cursor - 1] === i) {
+        if (entryInsn === i) {
           i = hPrev[cursor - 1]!;
           cursor--;
+          entryInsn = cursor > hs ? hIdx[cursor - 1]! : -1;
           if (own && h.memo(cursor, memoCtx, bt, f, regs, lo, hi)) return;
         } else i--;
         if (i < 0) return markAllPrecise(st);
