@@ -8,7 +8,7 @@
  */
 import { TsbpfError } from "../errors/index.js";
 import type { Insn } from "../isa/index.js";
-import { Machine, predecode, type Fault, type PredecodedProgram, type Region } from "../vm/index.js";
+import { Machine, predecode, traceRun, type Fault, type PredecodedProgram, type Region, type TraceEvent } from "../vm/index.js";
 import { JitMachine, type JitMode } from "../jit/index.js";
 import {
   SkBuff, SkbError, XdpBuff, XdpError, isL2SkbType, parseProgramType, shortProgTypeName, testRunKind,
@@ -216,7 +216,12 @@ export class Program {
   }
 
   /** BPF_PROG_TEST_RUN. Throws TestRunError for input the kernel rejects, ProgramFault if the program faults. */
-  testRun(opts: TestRunOptions & { engine?: EngineChoice } = {}): TestRunResult {
+  /**
+   * BPF_PROG_TEST_RUN. `trace` is called with every instruction the runs execute (the
+   * interpreter's trace events: pc, instruction, changed registers, call depth); it needs
+   * the interpreter, so it picks it unless `engine: "jit"` asks otherwise, which is an error.
+   */
+  testRun(opts: TestRunOptions & { engine?: EngineChoice; trace?: (event: TraceEvent) => void } = {}): TestRunResult {
     if (this.closed) throw new TestRunError(`program ${this.name} is closed`, -9);
     const rt = this.runtime;
     const cpu = opts.cpu ?? 0;
@@ -251,12 +256,13 @@ export class Program {
       if (e instanceof XdpError || e instanceof SkbError) throw new TestRunError(e.message, e.errno);
       throw e;
     }
+    if (opts.trace !== undefined && opts.engine === "jit") throw new TestRunError("a traced run needs the interpreter: the JIT runs compiled WebAssembly and cannot step", -EINVAL);
     try {
-      const how = this.engineFor(opts.engine);
+      const how = opts.trace !== undefined ? { engine: "interp" as const, jitMode: undefined } : this.engineFor(opts.engine);
       // Compile before the clock starts: the kernel JITs at load, and test_run's duration is the runs alone.
       if (how.engine === "jit") this.jitMachine(cpu, how.jitMode);
       const t0 = performance.now();
-      const { r0, executed } = this.execute(ctxAddr, cpu, repeat, pkt, how, opts.onProgress);
+      const { r0, executed } = this.execute(ctxAddr, cpu, repeat, pkt, how, opts.onProgress, opts.trace);
       const durationNs = ((performance.now() - t0) * 1e6) / repeat;
       return {
         retval: Number(r0 & 0xffffffffn),
@@ -309,7 +315,7 @@ export class Program {
   }
 
   /** The bpf_test_run loop: `repeat` runs on the same ctx and packet, on one CPU. */
-  private execute(ctxAddr: number, cpu: number, repeat: number, pkt: SkBuff | XdpBuff | undefined, how: { engine: Engine; jitMode: JitMode | undefined }, onProgress?: (done: number, total: number) => void): { r0: bigint; executed: number } {
+  private execute(ctxAddr: number, cpu: number, repeat: number, pkt: SkBuff | XdpBuff | undefined, how: { engine: Engine; jitMode: JitMode | undefined }, onProgress?: (done: number, total: number) => void, trace?: (event: TraceEvent) => void): { r0: bigint; executed: number } {
     const rt = this.runtime;
     if (pkt !== undefined) {
       rt.registerPacket(ctxAddr, pkt);
@@ -337,7 +343,7 @@ export class Program {
       let executed = 0;
       for (let i = 0; i < repeat; i++) {
         m.reset({ r1: BigInt(ctxAddr) });
-        const res = m.run();
+        const res = trace === undefined ? m.run() : traced(m, trace);
         if (res.status === "fault") throw new ProgramFault(this.name, res.fault);
         r0 = res.r0;
         executed = res.executed;
@@ -361,5 +367,15 @@ export class Program {
     for (const m of this.jitMachines) m?.close();
     for (const m of this.checkedJitMachines) m?.close();
     this.runtime.forgetProgram(this);
+  }
+}
+
+/** One run stepped through the interpreter's trace, each event handed to `onEvent`. */
+function traced(m: Machine, onEvent: (event: TraceEvent) => void): ReturnType<Machine["run"]> {
+  const it = traceRun(m);
+  for (;;) {
+    const n = it.next();
+    if (n.done === true) return n.value;
+    onEvent(n.value);
   }
 }

@@ -114,7 +114,11 @@ test("run an ELF object's program: packet programs go through BPF_PROG_TEST_RUN"
   r = await cli(["run", join(BENCH_OBJ_DIR, "flow_count.o"), "--mem", join(BENCH_OBJ_DIR, "..", "pkt", "tcp64.bin"), "--repeat", "3"]);
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /^r0 = 0x2 \(2\)\nexecuted \d+ instructions\ntime .* \(xdp program flow_count, BPF_PROG_TEST_RUN, JIT verified\)/);
-  r = await cli(["run", join(BENCH_OBJ_DIR, "flow_count.o"), "--trace"]);
-  assert.equal(r.status, 1);
-  assert.match(r.err, /use 'tsbpf prog run'/);
+  // --trace steps one BPF_PROG_TEST_RUN on the interpreter, through the real ctx and packet.
+  r = await cli(["run", join(BENCH_OBJ_DIR, "flow_count.o"), "--mem", join(BENCH_OBJ_DIR, "..", "pkt", "tcp64.bin"), "--trace"]);
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /^ {4}7: if r2 > r6 goto \+68$/m);
+  assert.match(r.out, /^ {3}16: r2 = \*\(u8 \*\)\(r2 \+ 0\) +; r2=0x45$/m);
+  assert.match(r.out, /trace summary: 67 instructions, 3 taken branches/);
+  assert.match(r.out, /r0 = 0x2 \(2\)\nexecuted 67 instructions \(xdp program flow_count, BPF_PROG_TEST_RUN, interpreter\)/);
 });

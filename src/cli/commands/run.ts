@@ -87,7 +87,6 @@ function runObjectProgram(file: string, bytes: Uint8Array, opts: RunCommandOptio
   const spec = loadCollectionSpec(bytes, { name: basename(file).split(".")[0] ?? "obj" });
   const p = opts.section === undefined ? spec.programs[0] : spec.programs.find((x) => x.section === opts.section || x.name === opts.section);
   if (p === undefined || !CTX_TYPES.has(p.type)) return undefined;
-  if (opts.trace === true) throw new CliFailure(`--trace runs raw programs; for ${p.type} programs of an object use 'tsbpf prog run' (tracing objects is not supported yet)`);
   let data = new Uint8Array(64);
   if (opts.mem !== undefined) data = new Uint8Array(readInput(io, opts.mem, "memory file"));
   if (opts.memHex !== undefined) data = new Uint8Array(parseHexBytes(opts.memHex));
@@ -97,6 +96,16 @@ function runObjectProgram(file: string, bytes: Uint8Array, opts: RunCommandOptio
   const col = loadCollection(rt, spec, { programs: [p.name], count: true, ...(opts.engine !== undefined ? { engine: opts.engine } : {}) });
   try {
     const prog = col.programs.get(p.name)!;
+    if (opts.trace === true) {
+      // One run, stepped on the interpreter through BPF_PROG_TEST_RUN's ctx and packet.
+      const printer = tracePrinter(io, positiveInt(opts.traceLimit, "trace-limit", 10_000));
+      const r = prog.testRun({ dataIn: data, engine: "interp", trace: printer.event });
+      printer.summary();
+      io.out(`r0 = ${hex64(r.r0)} (${r.r0})\n`);
+      io.out(`executed ${r.executed} instructions (${p.type} program ${p.name}, BPF_PROG_TEST_RUN, ${ENGINE_NAME.interp})\n`);
+      for (const line of rt.traceLines) io.err(`trace: ${line}\n`);
+      return 0;
+    }
     const r = prog.testRun({ dataIn: data, repeat });
     io.out(`r0 = ${hex64(r.r0)} (${r.r0})\n`);
     io.out(`executed ${r.executed} instructions\n`);
@@ -138,24 +147,17 @@ export function execute(insns: readonly Insn[], memory: Uint8Array, o: ExecuteOp
   let elapsedNs = 0;
   if (o.trace) {
     machine.reset(args);
-    const sum = new TraceSummarizer();
+    const printer = tracePrinter(io, o.traceLimit);
     const it = traceRun(machine as Machine);
-    let printed = 0;
     for (;;) {
       const n = it.next();
       if (n.done === true) {
         result = n.value;
         break;
       }
-      sum.add(n.value);
-      if (printed < o.traceLimit) io.out(`${formatTraceEvent(n.value)}\n`);
-      else if (printed === o.traceLimit) io.out(`... (trace limited to ${o.traceLimit} lines; --trace-limit N)\n`);
-      printed++;
+      printer.event(n.value);
     }
-    const s = sum.summary();
-    io.out(`\ntrace summary: ${s.executed} instructions, ${s.takenBranches} taken branches, max call depth ${s.maxDepth}\n`);
-    io.out(`  by kind: ${[...s.byKind.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ")}\n`);
-    io.out(`  hottest: ${s.hottest.map((h) => `pc ${h.pc} (${h.count}x)`).join(", ")}\n`);
+    printer.summary();
   } else {
     let last: RunResult | undefined;
     const t0 = performance.now();
@@ -182,4 +184,24 @@ export function execute(insns: readonly Insn[], memory: Uint8Array, o: ExecuteOp
     io.out(`time ${unit}/run over ${o.repeat} run${o.repeat === 1 ? "" : "s"}${result.executed > 0 ? ` (${(per / result.executed).toFixed(2)} ns/insn)` : ""} on the ${ENGINE_NAME[engine]}${engine === "jit" ? " (checked)" : ""}\n`);
   }
   return 0;
+}
+
+/** Prints trace events (up to `limit` lines) and, at the end, the trace summary. */
+function tracePrinter(io: CliIo, limit: number): { event: (e: TraceEvent) => void; summary: () => void } {
+  const sum = new TraceSummarizer();
+  let printed = 0;
+  return {
+    event: (e) => {
+      sum.add(e);
+      if (printed < limit) io.out(`${formatTraceEvent(e)}\n`);
+      else if (printed === limit) io.out(`... (trace limited to ${limit} lines; --trace-limit N)\n`);
+      printed++;
+    },
+    summary: () => {
+      const s = sum.summary();
+      io.out(`\ntrace summary: ${s.executed} instructions, ${s.takenBranches} taken branches, max call depth ${s.maxDepth}\n`);
+      io.out(`  by kind: ${[...s.byKind.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ")}\n`);
+      io.out(`  hottest: ${s.hottest.map((h) => `pc ${h.pc} (${h.count}x)`).join(", ")}\n`);
+    },
+  };
 }
