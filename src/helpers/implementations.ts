@@ -177,11 +177,13 @@ const IMPLS: Record<number, [string, Impl]> = {
     const skb = skbArg(env, c!, "bpf_skb_store_bytes");
     const n = argU32(len!);
     const src = checked(env.space, from!, n, "from");
-    // BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH; test_run skbs carry no checksum state or hash to update.
+    // BPF_F_RECOMPUTE_CSUM (test_run skbs carry no checksum state to update) | BPF_F_INVALIDATE_HASH.
     if ((flags! & ~3n) !== 0n) return neg(EINVAL);
     const o = argU32(off!);
     if (o > 0x7fffffff) return neg(EFAULT);
-    return BigInt(skb.storeBytes(o, src, n));
+    const r = skb.storeBytes(o, src, n);
+    if (r === 0 && (flags! & 2n) !== 0n) skb.clearHash();
+    return BigInt(r);
   }],
   10: ["bpf_l3_csum_replace", (env, [c, off, from, to, flags]) => {
     const skb = skbArg(env, c!, "bpf_l3_csum_replace");
@@ -264,6 +266,7 @@ const IMPLS: Record<number, [string, Impl]> = {
     else if (fs !== 0) sum = ~csumPartial(u8, f, fs, ~sum >>> 0) >>> 0;
     return BigInt(csumFrom32to16(sum));
   }],
+  34: ["bpf_get_hash_recalc", (env, [c]) => BigInt(skbArg(env, c!, "bpf_get_hash_recalc").recalcHash())],
   42: ["bpf_get_numa_node_id", () => 0n],
   44: ["bpf_xdp_adjust_head", (env, [c, d]) => BigInt(xdpArg(env, c!, "bpf_xdp_adjust_head").adjustHead(arg32(d!)))],
   45: ["bpf_probe_read_str", (env, [d, s, src]) => probeReadStr(env, d!, s!, src!, "bpf_probe_read_str", "compat")],
@@ -410,6 +413,8 @@ const IMPLS: Record<number, [string, Impl]> = {
     }
     return 0n;
   }],
+  189: ["bpf_xdp_load_bytes", (env, [c, off, buf, len]) => xdpBytes(env, c!, off!, buf!, len!, "bpf_xdp_load_bytes")],
+  190: ["bpf_xdp_store_bytes", (env, [c, off, buf, len]) => xdpBytes(env, c!, off!, buf!, len!, "bpf_xdp_store_bytes")],
   195: ["bpf_map_lookup_percpu_elem", (env, [m, k, cpu]) => {
     const map = mapArg(env, m!, "bpf_map_lookup_percpu_elem");
     const c = argU32(cpu!);
@@ -422,6 +427,25 @@ const IMPLS: Record<number, [string, Impl]> = {
  * csum_replace_by_diff / csum_replace2 / csum_replace4 on the 16-bit checksum at `a`
  * (RFC 1624: HC' = ~(~HC + ~m + m')); `size` is BPF_F_HDR_FIELD_MASK of the flags.
  */
+/**
+ * bpf_xdp_load_bytes / bpf_xdp_store_bytes over the linear buffer (tsbpf's xdp_buff has
+ * no frags): bpf_xdp_pointer() answers -EFAULT for an offset or length past 0xffff and
+ * -EINVAL past the end of the packet; the buffer is left untouched then.
+ */
+function xdpBytes(env: HelperEnv, c: bigint, off: bigint, buf: bigint, len: bigint, helper: "bpf_xdp_load_bytes" | "bpf_xdp_store_bytes"): bigint {
+  const xdp = xdpArg(env, c, helper);
+  const o = argU32(off);
+  const n = argU32(len);
+  if (o > 0xffff || n > 0xffff) return neg(EFAULT);
+  if (o + n > xdp.dataEnd - xdp.data) return neg(EINVAL);
+  const load = helper === "bpf_xdp_load_bytes";
+  const b = checked(env.space, buf, n, "buf", load);
+  const p = xdp.data + o;
+  if (load) env.space.u8.copyWithin(b, p, p + n);
+  else env.space.u8.copyWithin(p, b, b + n);
+  return 0n;
+}
+
 function csumReplace(env: HelperEnv, a: number, from: bigint, to: bigint, size: number): number {
   const v = env.space.view;
   const check = v.getUint16(a, false);

@@ -78,6 +78,8 @@ export class SkBuff {
   data: number;
   dataEnd: number;
   private readonly l2: boolean;
+  /** skb->sw_hash: a flow hash was computed and is kept until cleared. */
+  private hashSet = false;
   /** The __sk_buff given as ctx_in, zero-extended (ctx_out starts from it). */
   private readonly ctxIn: Uint8Array | undefined;
 
@@ -145,6 +147,65 @@ export class SkBuff {
 
   get len(): number {
     return this.dataEnd - this.data;
+  }
+
+  /**
+   * bpf_get_hash_recalc: skb_get_hash() runs the flow dissector and stores a flow hash in
+   * skb->hash (which __sk_buff's hash field reads). The kernel seeds it with a random
+   * per-boot key (hashrnd), so only its properties can be matched: the same flow gives
+   * the same value, both directions of a flow too (__flow_hash_consistentify orders the
+   * endpoints), ports count only for TCP/UDP/SCTP/UDP-lite outside IPv4 fragments, and
+   * the value is never 0 (a zero hash becomes 1).
+   */
+  recalcHash(): number {
+    const hashAt = this.ctx.start + fieldOf(SK_BUFF, "hash").offset;
+    // skb_get_hash(): a stored hash (sw_hash) is returned as it is until skb_clear_hash().
+    if (this.hashSet) return this.space.view.getUint32(hashAt, true);
+    const u8 = this.space.u8;
+    const end = this.dataEnd;
+    const ethertype = (u8[this.macHeader + 12]! << 8) | u8[this.macHeader + 13]!;
+    const nh = this.networkHeader;
+    let words: number[] = [ethertype];
+    let proto = -1;
+    let l4 = -1;
+    const be32 = (a: number): number => ((u8[a]! << 24) | (u8[a + 1]! << 16) | (u8[a + 2]! << 8) | u8[a + 3]!) >>> 0;
+    let a: number[] = [];
+    let b: number[] = [];
+    if (ethertype === ETH_P_IP && nh + 20 <= end && u8[nh]! >> 4 === 4) {
+      proto = u8[nh + 9]!;
+      a = [be32(nh + 12)];
+      b = [be32(nh + 16)];
+      const fragment = ((u8[nh + 6]! & 0x3f) << 8 | u8[nh + 7]!) !== 0;
+      if (!fragment) l4 = nh + (u8[nh]! & 0xf) * 4;
+    } else if (ethertype === ETH_P_IPV6 && nh + 40 <= end) {
+      proto = u8[nh + 6]!;
+      for (let i = 0; i < 4; i++) {
+        a.push(be32(nh + 8 + 4 * i));
+        b.push(be32(nh + 24 + 4 * i));
+      }
+      l4 = nh + 40;
+    }
+    const PORTED = new Set([6, 17, 132, 136]);
+    let ports: [number, number] = [0, 0];
+    if (l4 >= 0 && PORTED.has(proto) && l4 + 4 <= end) ports = [(u8[l4]! << 8) | u8[l4 + 1]!, (u8[l4 + 2]! << 8) | u8[l4 + 3]!];
+    // The lower endpoint first, so that both directions hash alike.
+    const cmp = compareWords(a, b) || ports[0] - ports[1];
+    if (cmp > 0) {
+      [a, b] = [b, a];
+      ports = [ports[1], ports[0]];
+    }
+    words = words.concat([proto >>> 0], a, b, [((ports[0] << 16) | ports[1]) >>> 0]);
+    let h = mixWords(words);
+    if (h === 0) h = 1;
+    this.space.view.setUint32(hashAt, h, true);
+    this.hashSet = true;
+    return h;
+  }
+
+  /** skb_clear_hash(): bpf_skb_store_bytes with BPF_F_INVALIDATE_HASH, bpf_set_hash_invalid. */
+  clearHash(): void {
+    this.hashSet = false;
+    this.space.view.setUint32(this.ctx.start + fieldOf(SK_BUFF, "hash").offset, 0, true);
   }
 
   /** bpf_skb_load_bytes: copy len bytes at offset (from data) to `to`; -EFAULT when out of range. */
@@ -259,4 +320,29 @@ function checkCtxIn(ctxIn: Uint8Array, len: number): Uint8Array {
   const segs = v.getUint32(fieldOf(SK_BUFF, "gso_segs").offset, true);
   if (segs > GSO_MAX_SEGS) throw new SkbError(`ctx_in: gso_segs ${segs} exceeds ${GSO_MAX_SEGS}`, -EINVAL);
   return full;
+}
+
+function compareWords(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+/** A 32-bit hash of 32-bit words (murmur3's mixing and finaliser, a fixed seed standing in for hashrnd). */
+function mixWords(words: readonly number[]): number {
+  let h = 0x5bd1e995;
+  for (const w of words) {
+    let k = Math.imul(w, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  h ^= words.length * 4;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
