@@ -118,7 +118,7 @@ export class InsnHistory {
   }
 
   /**
-   * A walk (context `ctx`) just crossed entry k backwards needing `bt`: true when
+   * A walk (tag `ctx`) just crossed entry k backwards needing `bt`: true when
    * earlier walks from here traced all of it; otherwise it is added to what they did.
    * Only walks whose outer frames need nothing take part; the walk's frame f's
    * masks are passed (markChain keeps them in locals).
@@ -317,19 +317,28 @@ function decodeFor(env: Env, h: InsnHistory, i: number): number {
 }
 
 /**
- * What walks from the current state traced back from each history entry they
- * crossed (per entry: the path's context, and the registers and slots of the
- * walk's frame). A later walk that crosses the same entry needing no more is done:
- * the earlier walks marked everything that depends on (backtracking is monotone and
- * distributes over unions). A loop with a constant bound marks its counter every
- * iteration; without this each mark walks back to the last checkpoint.
+ * What walks traced back from each history entry they crossed (per entry: a tag,
+ * and the registers and slots of the walk's frame). A later walk that crosses the
+ * same entry needing no more is done: the earlier walks marked everything that
+ * depends on (backtracking is monotone and distributes over unions, and checkpoints'
+ * marks only grow). What lies behind an entry (the entries before it, the
+ * checkpoints of its path) is fixed while the entry lives: the history is cut only
+ * when a queued state is popped, and an entry written again (InsnHistory.arrive)
+ * loses its tag. This holds for entries of the current state and of its
+ * checkpoints alike (the kernel walks both every time). A loop with a constant
+ * bound marks its counter every iteration; without this each mark walks back
+ * through the last checkpoints.
+ *
+ * The tag is memoEpoch * 8 + the walk's frame. A walk that gives up marks every
+ * checkpoint of its own path (markAllPrecise), which a later walk from another
+ * state, crossing the same entries, would not have had marked for it: giving up
+ * starts a new epoch, so no earlier record counts.
  */
-let memoCtx = 0;
-let memoSt: VState | undefined;
-let memoHs = -1;
+let memoEpoch = 1;
 
 /** mark_all_scalars_precise(): every checkpoint on the path, every scalar. */
 function markAllPrecise(st: VState): void {
+  memoEpoch++;
   for (let cp = st.parent; cp !== undefined && !cp.allPrecise; cp = cp.state.parent) cp.allPrecise = true;
 }
 
@@ -352,12 +361,6 @@ function outerEmpty(bt: Backtrack, f: number): boolean {
 function markChain(env: Env, st: VState, last: number, bt: Backtrack, memo = false): void {
   if (bt.empty()) return;
   const h = env.hist;
-  let own = memo;
-  if (memo && (memoSt !== st || memoHs !== st.histStart)) {
-    memoSt = st;
-    memoHs = st.histStart;
-    memoCtx++;
-  }
   const hIdx = h.idx;
   const hPrev = h.prev;
   const hFlags = h.flags;
@@ -487,12 +490,11 @@ function markChain(env: Env, st: VState, last: number, bt: Backtrack, memo = fal
           i = hPrev[cursor - 1]!;
           cursor--;
           entryInsn = cursor > hs ? hIdx[cursor - 1]! : -1;
-          if (own && h.memo(cursor, memoCtx, bt, f, regs, lo, hi)) return;
+          if (memo && h.memo(cursor, memoEpoch * 8 + f, bt, f, regs, lo, hi)) return;
         } else i--;
         if (i < 0) return markAllPrecise(st);
       }
     }
-    own = false;
     if (cp === undefined) break;
     const frames = cp.state.frames;
     if (frames.length !== f + 1) return markAllPrecise(st);
