@@ -41,6 +41,8 @@ const ETH_P_IPV6 = 0x86dd;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const LOOPBACK_IFINDEX = 1;
+/** IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_UDPLITE: the flow dissector reads their ports. */
+const PORTED_PROTOCOLS = new Set([6, 17, 132, 136]);
 /** GSO_LEGACY_MAX_SIZE and GSO_MAX_SEGS (include/linux/netdevice.h). */
 const GSO_LEGACY_MAX_SIZE = 65536;
 const GSO_MAX_SEGS = 65535;
@@ -165,7 +167,6 @@ export class SkBuff {
     const end = this.dataEnd;
     const ethertype = (u8[this.macHeader + 12]! << 8) | u8[this.macHeader + 13]!;
     const nh = this.networkHeader;
-    let words: number[] = [ethertype];
     let proto = -1;
     let l4 = -1;
     const be32 = (a: number): number => ((u8[a]! << 24) | (u8[a + 1]! << 16) | (u8[a + 2]! << 8) | u8[a + 3]!) >>> 0;
@@ -185,17 +186,15 @@ export class SkBuff {
       }
       l4 = nh + 40;
     }
-    const PORTED = new Set([6, 17, 132, 136]);
     let ports: [number, number] = [0, 0];
-    if (l4 >= 0 && PORTED.has(proto) && l4 + 4 <= end) ports = [(u8[l4]! << 8) | u8[l4 + 1]!, (u8[l4 + 2]! << 8) | u8[l4 + 3]!];
+    if (l4 >= 0 && PORTED_PROTOCOLS.has(proto) && l4 + 4 <= end) ports = [(u8[l4]! << 8) | u8[l4 + 1]!, (u8[l4 + 2]! << 8) | u8[l4 + 3]!];
     // The lower endpoint first, so that both directions hash alike.
     const cmp = compareWords(a, b) || ports[0] - ports[1];
     if (cmp > 0) {
       [a, b] = [b, a];
       ports = [ports[1], ports[0]];
     }
-    words = words.concat([proto >>> 0], a, b, [((ports[0] << 16) | ports[1]) >>> 0]);
-    let h = mixWords(words);
+    let h = mixWords([ethertype, proto >>> 0, ...a, ...b, ((ports[0] << 16) | ports[1]) >>> 0]);
     if (h === 0) h = 1;
     this.space.view.setUint32(hashAt, h, true);
     this.hashSet = true;

@@ -8,7 +8,7 @@
  */
 import { TsbpfError } from "../errors/index.js";
 import type { Insn } from "../isa/index.js";
-import { Machine, predecode, traceRun, type Fault, type PredecodedProgram, type Region, type TraceEvent } from "../vm/index.js";
+import { Machine, predecode, runTraced, type Fault, type PredecodedProgram, type Region, type TraceEvent } from "../vm/index.js";
 import { JitMachine, type JitMode } from "../jit/index.js";
 import {
   SkBuff, SkbError, XdpBuff, XdpError, isL2SkbType, parseProgramType, shortProgTypeName, testRunKind,
@@ -343,7 +343,7 @@ export class Program {
       let executed = 0;
       for (let i = 0; i < repeat; i++) {
         m.reset({ r1: BigInt(ctxAddr) });
-        const res = trace === undefined ? m.run() : traced(m, trace);
+        const res = trace === undefined ? m.run() : runTraced(m, trace);
         if (res.status === "fault") throw new ProgramFault(this.name, res.fault);
         r0 = res.r0;
         executed = res.executed;
@@ -367,15 +367,5 @@ export class Program {
     for (const m of this.jitMachines) m?.close();
     for (const m of this.checkedJitMachines) m?.close();
     this.runtime.forgetProgram(this);
-  }
-}
-
-/** One run stepped through the interpreter's trace, each event handed to `onEvent`. */
-function traced(m: Machine, onEvent: (event: TraceEvent) => void): ReturnType<Machine["run"]> {
-  const it = traceRun(m);
-  for (;;) {
-    const n = it.next();
-    if (n.done === true) return n.value;
-    onEvent(n.value);
   }
 }

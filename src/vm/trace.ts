@@ -43,6 +43,16 @@ export function* traceRun(m: Machine): Generator<TraceEvent, RunResult, void> {
   }
 }
 
+/** Runs `m` to completion through traceRun, handing each event to `onEvent`. */
+export function runTraced(m: Machine, onEvent: (event: TraceEvent) => void): RunResult {
+  const it = traceRun(m);
+  for (;;) {
+    const n = it.next();
+    if (n.done === true) return n.value;
+    onEvent(n.value);
+  }
+}
+
 export interface TraceSummary {
   readonly executed: number;
   /** Executed instructions per kind (alu, jmp, ldx, ...). */

@@ -13,7 +13,7 @@
  */
 import { formatLlvm } from "../../asm/index.js";
 import type { Insn } from "../../isa/index.js";
-import { AddressSpace, Machine, predecode, traceRun, TraceSummarizer, type RunResult, type TraceEvent, DEFAULT_BUDGET } from "../../vm/index.js";
+import { AddressSpace, Machine, predecode, runTraced, TraceSummarizer, type RunResult, type TraceEvent, DEFAULT_BUDGET } from "../../vm/index.js";
 import { JitMachine } from "../../jit/index.js";
 import { conformanceHelpers } from "../../conformance/index.js";
 import { CliFailure, readInput, type CliIo } from "../io.js";
@@ -148,15 +148,7 @@ export function execute(insns: readonly Insn[], memory: Uint8Array, o: ExecuteOp
   if (o.trace) {
     machine.reset(args);
     const printer = tracePrinter(io, o.traceLimit);
-    const it = traceRun(machine as Machine);
-    for (;;) {
-      const n = it.next();
-      if (n.done === true) {
-        result = n.value;
-        break;
-      }
-      printer.event(n.value);
-    }
+    result = runTraced(machine as Machine, printer.event);
     printer.summary();
   } else {
     let last: RunResult | undefined;
